@@ -1,0 +1,305 @@
+/**
+ * Flags, environment and the optional syslog2loggly config file, merged into one validated,
+ * frozen {@link Config}. Pure: file reads and the environment are passed in.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { isValidTimeZone } from "./syslog/parse.ts";
+import {
+  ConfigError,
+  isValidTag,
+  type ListenAddress,
+  parseDuration,
+  parseInteger,
+  parseListenAddress,
+  parseSize,
+} from "./units.ts";
+
+export { ConfigError };
+
+/** Loggly's limit for one bulk request. */
+export const LOGGLY_MAX_REQUEST_BYTES = 5_000_000;
+/** Loggly's limit for one event. */
+export const LOGGLY_MAX_EVENT_BYTES = 1_000_000;
+/** syslog2loggly's port, kept as the default. */
+export const DEFAULT_PORT = 5140;
+
+/** Everything the relay needs to run, validated. */
+export interface Config {
+  /** Null only with --dry-run, which sends nothing. */
+  readonly token: string | null;
+  readonly udp: ListenAddress | null;
+  readonly tcp: ListenAddress | null;
+  /** Base URL without a trailing slash. */
+  readonly logglyUrl: string;
+  readonly tags: readonly string[];
+  readonly verbosity: number;
+  readonly logFormat: "text" | "json";
+  readonly dryRun: boolean;
+  readonly syslogTimeZone: string;
+  readonly maxMessageBytes: number;
+  readonly idleTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly deadLetterPath: string | null;
+  readonly queueMaxEvents: number;
+  readonly queueMaxBytes: number;
+  readonly batchMaxEvents: number;
+  readonly batchMaxBytes: number;
+  readonly lingerMs: number;
+  readonly concurrency: number;
+  readonly retryInitialDelayMs: number;
+  readonly retryMaxDelayMs: number;
+}
+
+/** What the command line asks for. */
+export type Command =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "run"; config: Config; notices: string[] };
+
+/** What parseCommand reads from outside the arguments. */
+export interface ConfigSources {
+  env: (name: string) => string | undefined;
+  readTextFile: (path: string) => string;
+}
+
+const OPTIONS = {
+  token: { type: "string", short: "k" },
+  "token-file": { type: "string" },
+  "loggly-url": { type: "string" },
+  tag: { type: "string", multiple: true },
+  "dry-run": { type: "boolean" },
+  udp: { type: "string" },
+  tcp: { type: "string" },
+  port: { type: "string", short: "p" },
+  "max-message-bytes": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "syslog-timezone": { type: "string" },
+  "batch-max-events": { type: "string" },
+  "batch-max-bytes": { type: "string" },
+  linger: { type: "string" },
+  concurrency: { type: "string" },
+  "queue-max-events": { type: "string" },
+  "queue-max-bytes": { type: "string" },
+  "retry-initial-delay": { type: "string" },
+  "retry-max-delay": { type: "string" },
+  "dead-letter": { type: "string" },
+  "shutdown-timeout": { type: "string" },
+  verbose: { type: "boolean", short: "v", multiple: true },
+  "log-format": { type: "string" },
+  config: { type: "string", short: "f" },
+  daemon: { type: "boolean", short: "D" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+} as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Parses the command line (without the program name) into what to do. */
+export function parseCommand(args: string[], sources: ConfigSources): Command {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError(argsErrorMessage(error));
+  }
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+
+  const notices: string[] = [];
+  const file = values.config === undefined ? {} : readLegacyConfig(values.config, sources);
+  if (values.daemon) {
+    notices.push(
+      "-D is accepted for syslog2loggly compatibility, but the relay stays in the foreground: " +
+        "run it as a service with systemd or your init system instead (see the README)",
+    );
+  }
+
+  const dryRun = values["dry-run"] ?? false;
+  const token = readToken(values.token, values["token-file"], sources, file.apikey);
+  if (token === null && !dryRun) {
+    throw new ConfigError(
+      "No Loggly token: give --token TOKEN, --token-file FILE or the LOGGLY_TOKEN variable " +
+        "(your customer token is under Source Setup > Customer Tokens in Loggly)",
+    );
+  }
+
+  const portFlag = values.port ?? file.port;
+  const port = portFlag === undefined
+    ? DEFAULT_PORT
+    : parseInteger(values.port === undefined ? "port= in -f" : "-p", portFlag, 0, 65535);
+  const listen = (flag: string, value: string | undefined) =>
+    value === undefined
+      ? { hostname: "0.0.0.0", port }
+      : parseListenAddress(flag, value, "0.0.0.0", port);
+
+  const tags = values.tag ?? [];
+  for (const tag of tags) {
+    if (!isValidTag(tag)) {
+      throw new ConfigError(
+        `--tag "${tag}" is not a valid Loggly tag: use only letters, digits, "-", "." and "_"`,
+      );
+    }
+  }
+
+  const timeZone = values["syslog-timezone"] ?? "UTC";
+  if (!isValidTimeZone(timeZone)) {
+    throw new ConfigError(
+      `--syslog-timezone "${timeZone}" is not a known time zone: use an IANA name such as UTC or Europe/Berlin`,
+    );
+  }
+
+  const logFormat = values["log-format"] ?? "text";
+  if (logFormat !== "text" && logFormat !== "json") {
+    throw new ConfigError(`--log-format "${logFormat}" is not known: use text or json`);
+  }
+
+  const size = (flag: keyof typeof OPTIONS, fallback: number, min: number, max: number) => {
+    const raw = values[flag] as string | undefined;
+    if (raw === undefined) return fallback;
+    const n = parseSize(`--${flag}`, raw);
+    if (n < min || n > max) {
+      throw new ConfigError(`--${flag} "${raw}" must be from ${min} to ${max} bytes`);
+    }
+    return n;
+  };
+  const count = (flag: keyof typeof OPTIONS, fallback: number, max: number) => {
+    const raw = values[flag] as string | undefined;
+    return raw === undefined ? fallback : parseInteger(`--${flag}`, raw, 1, max);
+  };
+  const duration = (flag: keyof typeof OPTIONS, fallback: number) => {
+    const raw = values[flag] as string | undefined;
+    return raw === undefined ? fallback : parseDuration(`--${flag}`, raw);
+  };
+
+  const batchMaxBytes = size(
+    "batch-max-bytes",
+    LOGGLY_MAX_REQUEST_BYTES,
+    1024,
+    LOGGLY_MAX_REQUEST_BYTES,
+  );
+  const retryInitialDelayMs = duration("retry-initial-delay", 500);
+  const retryMaxDelayMs = duration("retry-max-delay", 60_000);
+  if (retryInitialDelayMs < 1 || retryMaxDelayMs < retryInitialDelayMs) {
+    throw new ConfigError(
+      "--retry-initial-delay must be at least 1ms and no longer than --retry-max-delay",
+    );
+  }
+
+  const config: Config = {
+    token,
+    udp: listen("--udp", values.udp),
+    tcp: listen("--tcp", values.tcp),
+    logglyUrl: parseLogglyUrl(values["loggly-url"] ?? "https://logs-01.loggly.com"),
+    tags,
+    verbosity: values.verbose?.length ?? 0,
+    logFormat,
+    dryRun,
+    syslogTimeZone: timeZone,
+    maxMessageBytes: size("max-message-bytes", 64 * 1024, 16, 64 * 1024 * 1024),
+    idleTimeoutMs: duration("idle-timeout", 600_000),
+    shutdownTimeoutMs: duration("shutdown-timeout", 10_000),
+    deadLetterPath: values["dead-letter"] ?? null,
+    queueMaxEvents: count("queue-max-events", 100_000, 100_000_000),
+    queueMaxBytes: size("queue-max-bytes", 64 * 1024 * 1024, batchMaxBytes, 2 ** 40),
+    batchMaxEvents: count("batch-max-events", 1000, 1_000_000),
+    batchMaxBytes,
+    lingerMs: duration("linger", 1000),
+    concurrency: count("concurrency", 4, 64),
+    retryInitialDelayMs,
+    retryMaxDelayMs,
+  };
+  if (config.logglyUrl.startsWith("http://") && !isLoopbackUrl(config.logglyUrl)) {
+    notices.push("--loggly-url uses http://: the token and the events travel unencrypted");
+  }
+  if (!config.udp && !config.tcp) {
+    throw new ConfigError("Both --udp and --tcp are off: the relay would receive nothing");
+  }
+  return { kind: "run", config: Object.freeze(config), notices };
+}
+
+function argsErrorMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  // node's messages are precise but verbose; keep their first sentence.
+  return text.split(". To specify")[0].replace(/^Unknown option/, "Unknown flag");
+}
+
+function readToken(
+  flag: string | undefined,
+  file: string | undefined,
+  sources: ConfigSources,
+  legacy: string | undefined,
+): string | null {
+  let token: string | undefined;
+  let origin: string;
+  if (flag !== undefined) {
+    [token, origin] = [flag, "--token"];
+  } else if (file !== undefined) {
+    [token, origin] = [readFile("--token-file", file, sources).trim(), `--token-file ${file}`];
+  } else if (sources.env("LOGGLY_TOKEN") !== undefined) {
+    [token, origin] = [sources.env("LOGGLY_TOKEN"), "LOGGLY_TOKEN"];
+  } else {
+    [token, origin] = [legacy, "apikey= in -f"];
+  }
+  if (token === undefined || token === "") return null;
+  if (!UUID.test(token)) {
+    // Never echo the token, even a wrong one: it may be a real secret pasted into the wrong place.
+    throw new ConfigError(
+      `The token from ${origin} is not a Loggly customer token: expected a 36-character UUID ` +
+        `(8-4-4-4-12 hex digits), got ${token.length} characters`,
+    );
+  }
+  return token;
+}
+
+function readFile(flag: string, path: string, sources: ConfigSources): string {
+  try {
+    return sources.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`${flag} "${path}" cannot be read (${reason}): check the path`);
+  }
+}
+
+/** Reads syslog2loggly's `key=value` file (apikey, port); `#` starts a comment. */
+function readLegacyConfig(path: string, sources: ConfigSources): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = readFile("-f", path, sources).split(/\r?\n/);
+  lines.forEach((raw, index) => {
+    const line = raw.replace(/#.*/, "").trim();
+    if (line === "") return;
+    const eq = line.indexOf("=");
+    const key = eq < 0 ? "" : line.slice(0, eq).trim().toLowerCase();
+    if (key !== "apikey" && key !== "port") {
+      throw new ConfigError(
+        `-f "${path}" line ${index + 1} is not understood: expected apikey=TOKEN or port=PORT`,
+      );
+    }
+    out[key] = line.slice(eq + 1).trim();
+  });
+  return out;
+}
+
+function parseLogglyUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`--loggly-url "${value}" is not a URL: use e.g. https://logs-01.loggly.com`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ConfigError(`--loggly-url "${value}" must start with https:// (or http:// for tests)`);
+  }
+  if (url.search || url.hash || url.username) {
+    throw new ConfigError(
+      `--loggly-url "${value}" must be a base URL without query, fragment or credentials`,
+    );
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host.startsWith("127.") || host === "[::1]";
+}

@@ -1,0 +1,45 @@
+import type { Drain } from "./loggly/sender.ts";
+import type { EventQueue } from "./queue/queue.ts";
+import { Notifier } from "./signal.ts";
+
+/** --dry-run: writes each event's JSON line to `out` instead of sending it. */
+export class DryRunDrain implements Drain {
+  readonly #queue: EventQueue;
+  readonly #out: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #wake = new Notifier();
+  #stopping = false;
+  #loop: Promise<void> | null = null;
+
+  constructor(queue: EventQueue, out: WritableStream<Uint8Array>) {
+    this.#queue = queue;
+    this.#out = out.getWriter();
+    queue.onAvailable(() => this.#wake.notify());
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async stop(_timeoutMs: number): Promise<number> {
+    this.#stopping = true;
+    this.#wake.notify();
+    await this.#loop;
+    this.#out.releaseLock();
+    return this.#queue.heldEvents;
+  }
+
+  async #run(): Promise<void> {
+    const newline = new Uint8Array([10]);
+    while (true) {
+      const records = this.#queue.take(1000);
+      for (const record of records) {
+        await this.#out.write(record.bytes);
+        await this.#out.write(newline);
+      }
+      this.#queue.ack(records);
+      if (records.length > 0) continue;
+      if (this.#stopping) return;
+      await this.#wake.wait(null);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Where every source hands in what it received: messages become encoded records for the queue,
+ * with their tags checked and every problem counted.
+ *
+ * @module
+ */
+import { encodeEvent } from "./encode.ts";
+import type { Event, InputKind } from "./event.ts";
+import type { Logger } from "./log.ts";
+import { M, type Metrics } from "./metrics.ts";
+import type { QueuedRecord } from "./queue/queue.ts";
+import type { Frame } from "./syslog/framing.ts";
+import { normaliseSyslog } from "./syslog/normalise.ts";
+import { parseSyslog } from "./syslog/parse.ts";
+import type { Throttle } from "./throttle.ts";
+import { isValidTag } from "./units.ts";
+
+/** What {@link Ingest} needs. */
+export interface IngestOptions {
+  /** Tags for every event (already checked). */
+  tags: readonly string[];
+  timeZone: string;
+  maxEventBytes: number;
+  now: () => Date;
+  metrics: Metrics;
+  throttle: Throttle;
+  log: Logger;
+}
+
+/** Turns received messages into queue records. */
+export class Ingest {
+  readonly #o: IngestOptions;
+  readonly #baseKey: string;
+
+  constructor(options: IngestOptions) {
+    this.#o = options;
+    this.#baseKey = [...new Set(options.tags)].sort().join(",");
+  }
+
+  /** Parses one syslog message and encodes it as a record. */
+  syslog(frame: Frame, input: InputKind, peer: string | undefined): QueuedRecord {
+    const now = this.#o.now();
+    const parsed = parseSyslog(frame.bytes, { now, timeZone: this.#o.timeZone });
+    if (parsed.parseError !== undefined) this.#o.metrics.inc(M.parseErrors, { input });
+    if (frame.truncated) this.#count(M.truncated, input, "message over --max-message-bytes");
+    const { event, tags } = normaliseSyslog(parsed, frame, input, peer, now);
+    return this.record(event, tags);
+  }
+
+  /** Encodes an event with the tags it asked for (invalid ones dropped and counted). */
+  record(event: Event, tags: readonly string[]): QueuedRecord {
+    const { bytes, cut } = encodeEvent(event, this.#o.maxEventBytes);
+    if (cut) this.#count(M.truncated, event.relay.input, "event over Loggly's 1 MB limit, cut");
+    return { bytes, tags: this.#tagKey(event.relay.input, tags) };
+  }
+
+  /** Counts (and now and then logs) an event dropped for `reason`. */
+  dropped(input: InputKind, reason: string, by = 1): void {
+    this.#o.metrics.inc(M.dropped, { input, reason }, by);
+    const n = this.#o.throttle.hit(`drop:${input}:${reason}`, by);
+    if (n > 0) {
+      this.#o.log.warn("Dropped {n} {input} events: {reason}", { n, input, reason });
+    }
+  }
+
+  #count(metric: string, input: InputKind, what: string): void {
+    this.#o.metrics.inc(metric, { input });
+    const n = this.#o.throttle.hit(`${metric}:${input}`);
+    if (n > 0) this.#o.log.warn("{n} {input} events: {what}", { n, input, what });
+  }
+
+  #tagKey(input: InputKind, tags: readonly string[]): string {
+    if (tags.length === 0) return this.#baseKey;
+    const all = new Set(this.#o.tags);
+    for (const tag of tags) {
+      if (isValidTag(tag)) all.add(tag);
+      else {
+        this.#o.metrics.inc(M.tagsDropped, { input });
+        const n = this.#o.throttle.hit(`tag:${input}`);
+        if (n > 0) {
+          this.#o.log.warn(
+            "Left out {n} invalid tags from {input} events (e.g. {tag}): Loggly accepts only " +
+              "letters, digits, -, . and _",
+            { n, input, tag: JSON.stringify(tag.slice(0, 64)) },
+          );
+        }
+      }
+    }
+    return [...all].sort().join(",");
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The relay's own logs: LogTape to stderr, as text or JSON lines, with every line passed through
+ * a redactor so that the Loggly token never reaches a log.
+ *
+ * @module
+ */
+import {
+  configure,
+  getLogger,
+  getStreamSink,
+  getTextFormatter,
+  jsonLinesFormatter,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  reset,
+} from "@logtape/logtape";
+
+export type { Logger };
+
+/** The root category of every logger of the relay. */
+export const LOG_CATEGORY = "loggly-relay";
+
+/** Returns the relay's logger for one part of it, e.g. `logger("sender")`. */
+export function logger(part: string): Logger {
+  return getLogger([LOG_CATEGORY, part]);
+}
+
+/** Options for {@link setupLogging}. */
+export interface LogOptions {
+  verbosity: number;
+  format: "text" | "json";
+  redact: (text: string) => string;
+  /** Where lines go; stderr by default. */
+  stream?: WritableStream<Uint8Array>;
+}
+
+/** Maps -v counts to levels: 0 info, 1 debug, 2+ trace. */
+export function levelFor(verbosity: number): LogLevel {
+  return verbosity <= 0 ? "info" : verbosity === 1 ? "debug" : "trace";
+}
+
+/** Configures LogTape for the whole process; call {@link stopLogging} before exit. */
+export async function setupLogging(options: LogOptions): Promise<void> {
+  const base = options.format === "json" ? jsonLinesFormatter : getTextFormatter({
+    timestamp: "date-time-timezone",
+    category: ".",
+    value: (v: unknown) => typeof v === "string" ? v : Deno.inspect(v),
+  });
+  const formatter = (record: LogRecord): string => options.redact(base(record));
+  await configure({
+    reset: true,
+    sinks: {
+      stderr: getStreamSink(options.stream ?? Deno.stderr.writable, { formatter }),
+    },
+    loggers: [
+      { category: [LOG_CATEGORY], lowestLevel: levelFor(options.verbosity), sinks: ["stderr"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
+    ],
+  });
+}
+
+/** Flushes and detaches the log sinks. */
+export async function stopLogging(): Promise<void> {
+  await reset();
+}

@@ -1,0 +1,109 @@
+/**
+ * One registry that every stage counts into; /metrics (and the shutdown summary) read it.
+ *
+ * @module
+ */
+
+type Labels = Record<string, string>;
+
+interface Family {
+  help: string;
+  type: "counter" | "gauge";
+  values: Map<string, { labels: Labels; value: number }>;
+}
+
+/** Counters and gauges, with labels, rendered as Prometheus text. */
+export class Metrics {
+  #families = new Map<string, Family>();
+
+  /** Adds `by` (default 1) to a counter. */
+  inc(name: string, labels: Labels = {}, by = 1): void {
+    this.#entry(name, "counter", labels).value += by;
+  }
+
+  /** Sets a gauge. */
+  set(name: string, value: number, labels: Labels = {}): void {
+    this.#entry(name, "gauge", labels).value = value;
+  }
+
+  /** Reads a counter or gauge (0 when never touched). */
+  get(name: string, labels: Labels = {}): number {
+    return this.#families.get(name)?.values.get(labelKey(labels))?.value ?? 0;
+  }
+
+  /** Sums a counter over all its label sets. */
+  total(name: string): number {
+    let sum = 0;
+    for (const entry of this.#families.get(name)?.values.values() ?? []) sum += entry.value;
+    return sum;
+  }
+
+  /** Declares the help text shown in Prometheus output. */
+  describe(name: string, type: "counter" | "gauge", help: string): void {
+    this.#family(name, type).help = help;
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  render(): string {
+    const lines: string[] = [];
+    for (const [name, family] of this.#families) {
+      if (family.help) lines.push(`# HELP ${name} ${family.help}`);
+      lines.push(`# TYPE ${name} ${family.type}`);
+      for (const { labels, value } of family.values.values()) {
+        lines.push(`${name}${formatLabels(labels)} ${value}`);
+      }
+    }
+    return lines.join("\n") + "\n";
+  }
+
+  #family(name: string, type: "counter" | "gauge"): Family {
+    let family = this.#families.get(name);
+    if (!family) {
+      family = { help: "", type, values: new Map() };
+      this.#families.set(name, family);
+    }
+    return family;
+  }
+
+  #entry(name: string, type: "counter" | "gauge", labels: Labels) {
+    const family = this.#family(name, type);
+    const key = labelKey(labels);
+    let entry = family.values.get(key);
+    if (!entry) {
+      entry = { labels, value: 0 };
+      family.values.set(key, entry);
+    }
+    return entry;
+  }
+}
+
+function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return "";
+  return keys.sort().map((k) => `${k}=${labels[k]}`).join(",");
+}
+
+function formatLabels(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  if (keys.length === 0) return "";
+  const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+  return `{${keys.map((k) => `${k}="${escape(labels[k])}"`).join(",")}}`;
+}
+
+/** Names of the relay's metrics, so that producers and readers agree. */
+export const M = {
+  received: "loggly_relay_events_received_total",
+  parseErrors: "loggly_relay_parse_errors_total",
+  truncated: "loggly_relay_events_truncated_total",
+  dropped: "loggly_relay_events_dropped_total",
+  tagsDropped: "loggly_relay_tags_dropped_total",
+  sent: "loggly_relay_events_sent_total",
+  deadLettered: "loggly_relay_events_dead_lettered_total",
+  requests: "loggly_relay_requests_total",
+  retries: "loggly_relay_retries_total",
+  queueEvents: "loggly_relay_queue_events",
+  queueBytes: "loggly_relay_queue_bytes",
+  connections: "loggly_relay_connections_total",
+  connectionsClosed: "loggly_relay_connections_closed_total",
+  connectionsOpen: "loggly_relay_connections_open",
+} as const;

@@ -1,0 +1,42 @@
+/**
+ * What the inputs put into the queue and the sender takes out: an encoded event and the tags
+ * (sorted, comma-joined) of the request that must carry it.
+ *
+ * @module
+ */
+
+/** One event ready to send. */
+export interface QueuedRecord {
+  /** The event's JSON, UTF-8, one line. */
+  readonly bytes: Uint8Array;
+  /** Sorted, comma-joined Loggly tags ("" for none); events with different tags go in different requests. */
+  readonly tags: string;
+}
+
+/**
+ * The queue between inputs and sender. A record counts against the bounds from `push` until
+ * `ack`: taking it out to send does not free its place, so an unsent event is never lost to
+ * back-pressure (at-least-once).
+ */
+export interface EventQueue {
+  /** Adds a record unless the queue is full; false means it was not taken (the caller counts the drop). */
+  offer(record: QueuedRecord): boolean;
+  /** Adds a record even past the bounds (for inputs that then wait on `whenNotFull`). */
+  push(record: QueuedRecord): void;
+  /** True when held events or bytes reached a bound. */
+  readonly full: boolean;
+  /** Resolves once the queue is below its bounds. */
+  whenNotFull(): Promise<void>;
+  /** Takes up to `max` records to send (they stay held until acked). */
+  take(max: number): QueuedRecord[];
+  /** Records waiting to be taken. */
+  readonly pending: number;
+  /** Calls `listener` whenever records become available to take. */
+  onAvailable(listener: () => void): void;
+  /** Releases records that were delivered (or dead-lettered). */
+  ack(records: readonly QueuedRecord[]): void;
+  /** Events held: waiting plus taken but not acked. */
+  readonly heldEvents: number;
+  /** Bytes held. */
+  readonly heldBytes: number;
+}

@@ -1,0 +1,15 @@
+/** Placeholder that stands where a secret was. */
+export const REDACTED = "[REDACTED]";
+
+// Loggly puts the token in the path after /bulk/ or /inputs/; hide whatever stands there.
+const TOKEN_IN_PATH = /\/(bulk|inputs)\/[^/\s?#"']+/g;
+
+/** Returns a function that hides the given secrets, and any token inside a Loggly URL, in text. */
+export function makeRedactor(secrets: readonly (string | null)[]): (text: string) => string {
+  const known = secrets.filter((s): s is string => typeof s === "string" && s.length > 0);
+  return (text: string): string => {
+    let out = text.replace(TOKEN_IN_PATH, `/$1/${REDACTED}`);
+    for (const secret of known) out = out.replaceAll(secret, REDACTED);
+    return out;
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * Wires one relay together: queue, ingest, listeners and the sender (or the dry-run printer).
+ * No flags, no signals, no process exit: that is main.ts's job, so tests start relays in-process.
+ *
+ * @module
+ */
+import type { Config } from "./config.ts";
+import { LOGGLY_MAX_EVENT_BYTES } from "./config.ts";
+import { DryRunDrain } from "./dry_run.ts";
+import { Ingest } from "./ingest.ts";
+import { logger } from "./log.ts";
+import { makeDeadLetter } from "./loggly/dead_letter.ts";
+import { type Drain, Sender } from "./loggly/sender.ts";
+import { M, Metrics } from "./metrics.ts";
+import { MemoryQueue } from "./queue/memory_queue.ts";
+import { type Listener, listenTcp, listenUdp } from "./syslog/listen.ts";
+import { Throttle } from "./throttle.ts";
+import { formatAddress, type ListenAddress } from "./units.ts";
+
+/** What a relay takes from its surroundings; each has a real default. */
+export interface RelayDeps {
+  fetch?: typeof fetch;
+  metrics?: Metrics;
+  /** Where --dry-run prints events; stdout by default. */
+  stdout?: WritableStream<Uint8Array>;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** A running relay. */
+export interface Relay {
+  readonly udp: ListenAddress | null;
+  readonly tcp: ListenAddress | null;
+  readonly metrics: Metrics;
+  /** Stops the listeners, then flushes for up to `timeoutMs`; returns the events left unsent. */
+  stop(timeoutMs?: number): Promise<number>;
+}
+
+/** How often a recurring problem (drops, truncation) is logged at most. */
+const PROBLEM_LOG_INTERVAL_MS = 10_000;
+
+/** Starts a relay for `config`. Throws (with the address) if a port cannot be bound. */
+export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<Relay> {
+  const metrics = deps.metrics ?? new Metrics();
+  const now = deps.now ?? Date.now;
+  const log = logger("relay");
+  const queue = new MemoryQueue(config.queueMaxEvents, config.queueMaxBytes);
+  const ingest = new Ingest({
+    tags: config.tags,
+    timeZone: config.syslogTimeZone,
+    maxEventBytes: LOGGLY_MAX_EVENT_BYTES,
+    now: () => new Date(now()),
+    metrics,
+    throttle: new Throttle(PROBLEM_LOG_INTERVAL_MS, now),
+    log: logger("input"),
+  });
+  const drain: Drain = config.dryRun
+    ? new DryRunDrain(queue, deps.stdout ?? Deno.stdout.writable)
+    : new Sender(queue, {
+      url: config.logglyUrl,
+      token: config.token!,
+      fetch: deps.fetch ?? fetch,
+      now,
+      random: deps.random ?? Math.random,
+      batchMaxEvents: config.batchMaxEvents,
+      batchMaxBytes: config.batchMaxBytes,
+      lingerMs: config.lingerMs,
+      concurrency: config.concurrency,
+      retryInitialDelayMs: config.retryInitialDelayMs,
+      retryMaxDelayMs: config.retryMaxDelayMs,
+      deadLetter: makeDeadLetter(config.deadLetterPath, metrics, logger("sender")),
+      metrics,
+    });
+  const listenerDeps = {
+    ingest,
+    queue,
+    metrics,
+    log: logger("input"),
+    maxMessageBytes: config.maxMessageBytes,
+  };
+  const listeners: Listener[] = [];
+  try {
+    if (config.udp) listeners.push(await bind("udp", config.udp, () => listenUdp(config.udp!, listenerDeps)));
+    if (config.tcp) {
+      const tcp = config.tcp;
+      listeners.push(
+        await bind("tcp", tcp, () => listenTcp(tcp, listenerDeps, { idleTimeoutMs: config.idleTimeoutMs })),
+      );
+    }
+  } catch (error) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw error;
+  }
+  drain.start();
+  const gauges = setInterval(() => {
+    metrics.set(M.queueEvents, queue.heldEvents);
+    metrics.set(M.queueBytes, queue.heldBytes);
+  }, 1000);
+  const [udp, tcp] = [config.udp ? listeners[0] : null, config.tcp ? listeners.at(-1)! : null];
+  for (const [kind, l] of [["udp", udp], ["tcp", tcp]] as const) {
+    if (l) log.info("Listening for syslog over {kind} on {address}", { kind, address: formatAddress(l.address) });
+  }
+  return {
+    udp: udp?.address ?? null,
+    tcp: tcp?.address ?? null,
+    metrics,
+    async stop(timeoutMs = config.shutdownTimeoutMs) {
+      await Promise.all(listeners.map((l) => l.close()));
+      const unsent = await drain.stop(timeoutMs);
+      clearInterval(gauges);
+      return unsent;
+    },
+  };
+}
+
+/** The error for a port that cannot be bound, naming it and what to do. */
+export class ListenError extends Error {
+  constructor(kind: string, address: ListenAddress, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `Cannot listen for ${kind} on ${formatAddress(address)} (${reason}): pick another address with ` +
+        `--${kind}, free the port, or use "--${kind} off"`,
+      { cause },
+    );
+    this.name = "ListenError";
+  }
+}
+
+async function bind(
+  kind: string,
+  address: ListenAddress,
+  start: () => Listener | Promise<Listener>,
+): Promise<Listener> {
+  try {
+    return await start();
+  } catch (error) {
+    throw new ListenError(kind, address, error);
+  }
+}

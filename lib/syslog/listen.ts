@@ -1,0 +1,173 @@
+/**
+ * Syslog listeners: UDP datagrams (node:dgram) and TCP streams (Deno.listen) with RFC 6587
+ * framing. They hand messages to an {@link Ingest} and respect the queue's back-pressure: TCP
+ * readers stop reading while the queue is full; UDP, which cannot be slowed, drops and counts.
+ *
+ * @module
+ */
+import dgram from "node:dgram";
+import type { Ingest } from "../ingest.ts";
+import type { Logger } from "../log.ts";
+import { M, type Metrics } from "../metrics.ts";
+import type { EventQueue } from "../queue/queue.ts";
+import type { ListenAddress } from "../units.ts";
+import { SyslogFramer } from "./framing.ts";
+
+/** A running listener. */
+export interface Listener {
+  /** The address actually bound (the real port when 0 was asked for). */
+  readonly address: ListenAddress;
+  /** Stops accepting, ends open connections (delivering what they had sent) and waits for them. */
+  close(): Promise<void>;
+}
+
+/** What every listener needs. */
+export interface ListenerDeps {
+  ingest: Ingest;
+  queue: EventQueue;
+  metrics: Metrics;
+  log: Logger;
+  maxMessageBytes: number;
+}
+
+/** Starts a UDP syslog listener: one message per datagram. */
+export async function listenUdp(address: ListenAddress, deps: ListenerDeps): Promise<Listener> {
+  const { ingest, queue, metrics, maxMessageBytes } = deps;
+  const socket = dgram.createSocket({
+    type: address.hostname.includes(":") ? "udp6" : "udp4",
+  });
+  socket.on("message", (message: Uint8Array, remote: { address: string }) => {
+    metrics.inc(M.received, { input: "udp" });
+    if (queue.full) {
+      ingest.dropped("udp", "queue full");
+      return;
+    }
+    const frame = message.length > maxMessageBytes
+      ? {
+        bytes: message.subarray(0, maxMessageBytes),
+        truncated: { originalBytes: message.length, limit: maxMessageBytes },
+      }
+      : { bytes: message };
+    queue.push(ingest.syslog(frame, "udp", remote.address));
+  });
+  socket.on("error", (error: Error) => deps.log.error("UDP socket error: {error}", { error }));
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(address.port, address.hostname, () => {
+      socket.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = socket.address();
+  return {
+    address: { hostname: address.hostname, port: bound.port },
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** TCP listener settings beyond the shared ones. */
+export interface TcpOptions {
+  /** Close a connection with no data for this long (0: never). */
+  idleTimeoutMs: number;
+}
+
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/** Starts a TCP syslog listener (RFC 6587: octet counting or LF framing, per message). */
+export function listenTcp(
+  address: ListenAddress,
+  deps: ListenerDeps,
+  options: TcpOptions,
+): Listener {
+  const server = Deno.listen({ hostname: address.hostname, port: address.port, transport: "tcp" });
+  const connections = new Map<Deno.TcpConn, { lastRead: number }>();
+  const handlers = new Set<Promise<void>>();
+  let closing = false;
+  let wakeClosing: () => void = () => {};
+  const closed = new Promise<void>((resolve) => wakeClosing = resolve);
+
+  const idleTimer = options.idleTimeoutMs > 0
+    ? setInterval(() => {
+      const now = Date.now();
+      for (const [conn, state] of connections) {
+        if (now - state.lastRead >= options.idleTimeoutMs) {
+          deps.log.debug("Closing idle TCP connection from {peer}", { peer: peerOf(conn) });
+          deps.metrics.inc(M.connectionsClosed, { input: "tcp", reason: "idle" });
+          closeQuietly(conn);
+        }
+      }
+    }, Math.max(10, Math.min(options.idleTimeoutMs / 4, 5_000)))
+    : undefined;
+
+  const handle = async (conn: Deno.TcpConn): Promise<void> => {
+    const state = { lastRead: Date.now() };
+    connections.set(conn, state);
+    deps.metrics.inc(M.connections, { input: "tcp" });
+    deps.metrics.set(M.connectionsOpen, connections.size, { input: "tcp" });
+    const peer = peerOf(conn);
+    const framer = new SyslogFramer(deps.maxMessageBytes);
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    try {
+      while (!closing) {
+        if (deps.queue.full) await Promise.race([deps.queue.whenNotFull(), closed]);
+        if (closing) break;
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        state.lastRead = Date.now();
+        const frames = framer.push(buffer.subarray(0, n));
+        deps.metrics.inc(M.received, { input: "tcp" }, frames.length);
+        for (const frame of frames) deps.queue.push(deps.ingest.syslog(frame, "tcp", peer));
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted)) {
+        deps.log.debug("TCP connection from {peer} ended: {error}", { peer, error });
+      }
+    } finally {
+      // What the peer sent before it went away (a last line without LF) is still delivered.
+      const rest = framer.end();
+      deps.metrics.inc(M.received, { input: "tcp" }, rest.length);
+      for (const frame of rest) deps.queue.push(deps.ingest.syslog(frame, "tcp", peer));
+      connections.delete(conn);
+      deps.metrics.set(M.connectionsOpen, connections.size, { input: "tcp" });
+      closeQuietly(conn);
+    }
+  };
+
+  const acceptLoop = (async () => {
+    try {
+      for await (const conn of server) {
+        const handler = handle(conn).finally(() => handlers.delete(handler));
+        handlers.add(handler);
+      }
+    } catch (error) {
+      if (!closing) deps.log.error("TCP listener failed: {error}", { error });
+    }
+  })();
+
+  const bound = server.addr as Deno.NetAddr;
+  return {
+    address: { hostname: address.hostname, port: bound.port },
+    async close() {
+      closing = true;
+      wakeClosing();
+      clearInterval(idleTimer);
+      closeQuietly(server);
+      for (const conn of connections.keys()) closeQuietly(conn);
+      await acceptLoop;
+      await Promise.all(handlers);
+    },
+  };
+}
+
+function peerOf(conn: Deno.Conn): string {
+  const addr = conn.remoteAddr as Deno.NetAddr;
+  return addr.hostname;
+}
+
+function closeQuietly(resource: { close(): void }): void {
+  try {
+    resource.close();
+  } catch {
+    // already closed
+  }
+}

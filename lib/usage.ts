@@ -1,0 +1,47 @@
+import { VERSION } from "./version.ts";
+
+/** The hand-written `--help` text. */
+export const USAGE = `loggly-relay ${VERSION}: receive syslog (UDP, TCP) and forward it to Loggly in batches.
+
+Usage: loggly-relay --token TOKEN [options]
+
+Loggly
+  -k, --token TOKEN          Loggly customer token (or env LOGGLY_TOKEN, or --token-file)
+      --token-file FILE      read the token from FILE
+      --loggly-url URL       Loggly base URL (default https://logs-01.loggly.com)
+      --tag TAG              tag every event (repeatable; letters, digits, - . _)
+      --dry-run              print the JSON events to stdout instead of sending them
+
+Inputs
+      --udp HOST:PORT        syslog over UDP (default 0.0.0.0:5140; "off" to disable)
+      --tcp HOST:PORT        syslog over TCP (default 0.0.0.0:5140; "off" to disable)
+  -p, --port PORT            port of both UDP and TCP (syslog2loggly's flag)
+      --max-message-bytes N  longer messages are truncated and marked (default 64KiB)
+      --idle-timeout DUR     close TCP connections idle this long (default 10m; 0 = never)
+      --syslog-timezone TZ   zone of RFC 3164 stamps, which carry none (default UTC)
+
+Delivery
+      --batch-max-events N   events per request (default 1000)
+      --batch-max-bytes N    bytes per request (default and maximum 5MB)
+      --linger DUR           send a partial batch after this long (default 1s)
+      --concurrency N        requests in flight (default 4)
+      --queue-max-events N   events held in memory before back-pressure (default 100000)
+      --queue-max-bytes N    bytes held in memory before back-pressure (default 64MiB)
+      --retry-initial-delay DUR  first retry delay (default 500ms)
+      --retry-max-delay DUR  longest retry delay (default 60s)
+      --dead-letter FILE     append events Loggly refused (4xx) here as NDJSON
+      --shutdown-timeout DUR time to flush on SIGINT/SIGTERM (default 10s)
+
+The relay's own logs (stderr)
+  -v, --verbose              more detail (repeat for more)
+      --log-format FORMAT    text (default) or json
+
+Other
+  -f FILE                    read a syslog2loggly config file (apikey=..., port=...)
+  -D                         accepted for syslog2loggly; runs in the foreground (see README)
+  -h, --help                 show this help
+      --version              show the version
+
+DUR is 500ms, 10s, 5m or a number of seconds; N accepts 64KiB, 5MB, 1GiB.
+Flags override LOGGLY_TOKEN, which overrides -f.
+`;
