@@ -183,7 +183,8 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
   const retryMaxDelayMs = duration("retry-max-delay", 60_000);
   if (retryInitialDelayMs < 1 || retryMaxDelayMs < retryInitialDelayMs) {
     throw new ConfigError(
-      "--retry-initial-delay must be at least 1ms and no longer than --retry-max-delay",
+      `--retry-initial-delay (${retryInitialDelayMs}ms) must be at least 1ms and no longer than ` +
+        `--retry-max-delay (${retryMaxDelayMs}ms)`,
     );
   }
 
@@ -286,10 +287,14 @@ function parseLogglyUrl(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`--loggly-url "${value}" is not a URL: use e.g. https://logs-01.loggly.com`);
+    throw new ConfigError(
+      `--loggly-url "${value}" is not a URL: use e.g. https://logs-01.loggly.com`,
+    );
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ConfigError(`--loggly-url "${value}" must start with https:// (or http:// for tests)`);
+    throw new ConfigError(
+      `--loggly-url "${value}" must start with https:// (or http:// for tests)`,
+    );
   }
   if (url.search || url.hash || url.username) {
     throw new ConfigError(

@@ -80,11 +80,17 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   };
   const listeners: Listener[] = [];
   try {
-    if (config.udp) listeners.push(await bind("udp", config.udp, () => listenUdp(config.udp!, listenerDeps)));
+    if (config.udp) {
+      listeners.push(await bind("udp", config.udp, () => listenUdp(config.udp!, listenerDeps)));
+    }
     if (config.tcp) {
       const tcp = config.tcp;
       listeners.push(
-        await bind("tcp", tcp, () => listenTcp(tcp, listenerDeps, { idleTimeoutMs: config.idleTimeoutMs })),
+        await bind(
+          "tcp",
+          tcp,
+          () => listenTcp(tcp, listenerDeps, { idleTimeoutMs: config.idleTimeoutMs }),
+        ),
       );
     }
   } catch (error) {
@@ -98,7 +104,12 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   }, 1000);
   const [udp, tcp] = [config.udp ? listeners[0] : null, config.tcp ? listeners.at(-1)! : null];
   for (const [kind, l] of [["udp", udp], ["tcp", tcp]] as const) {
-    if (l) log.info("Listening for syslog over {kind} on {address}", { kind, address: formatAddress(l.address) });
+    if (l) {
+      log.info("Listening for syslog over {kind} on {address}", {
+        kind,
+        address: formatAddress(l.address),
+      });
+    }
   }
   return {
     udp: udp?.address ?? null,
@@ -118,7 +129,9 @@ export class ListenError extends Error {
   constructor(kind: string, address: ListenAddress, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(
-      `Cannot listen for ${kind} on ${formatAddress(address)} (${reason}): pick another address with ` +
+      `Cannot listen for ${kind} on ${
+        formatAddress(address)
+      } (${reason}): pick another address with ` +
         `--${kind}, free the port, or use "--${kind} off"`,
       { cause },
     );

@@ -1,7 +1,8 @@
 import { VERSION } from "./version.ts";
 
 /** The hand-written `--help` text. */
-export const USAGE = `loggly-relay ${VERSION}: receive syslog (UDP, TCP) and forward it to Loggly in batches.
+export const USAGE =
+  `loggly-relay ${VERSION}: receive syslog (UDP, TCP) and forward it to Loggly in batches.
 
 Usage: loggly-relay --token TOKEN [options]
 

@@ -14,7 +14,11 @@ const encoder = new TextEncoder();
 export function makeDeadLetter(path: string | null, metrics: Metrics, log: Logger): DeadLetter {
   return async (records, status, answer) => {
     if (path === null) {
-      metrics.inc(M.dropped, { input: "any", reason: `refused by Loggly (${status})` }, records.length);
+      metrics.inc(
+        M.dropped,
+        { input: "any", reason: `refused by Loggly (${status})` },
+        records.length,
+      );
       log.error(
         "Dropped {events} events Loggly refused with {status}; give --dead-letter FILE to keep them",
         { events: records.length, status },

@@ -102,7 +102,9 @@ export class Sender implements Drain {
           this.#ready.push(...this.#batcher.add(record, now));
         }
       }
-      this.#ready.push(...(this.#stopping ? this.#batcher.drain() : this.#batcher.due(this.#o.now())));
+      this.#ready.push(
+        ...(this.#stopping ? this.#batcher.drain() : this.#batcher.due(this.#o.now())),
+      );
       while (this.#inFlight.size < concurrency && this.#ready.length > 0) {
         const request = this.#deliver(this.#ready.shift()!).finally(() => {
           this.#inFlight.delete(request);
@@ -159,12 +161,15 @@ export class Sender implements Drain {
         wait = Math.max(wait, this.#o.retryMaxDelayMs);
         this.#logBadToken(answer.status!, records.length);
       } else {
-        this.#o.log.warn("Sending {events} events failed ({reason}); retry {attempt} in {wait} ms", {
-          events: records.length,
-          reason: answer.status === null ? answer.text : `HTTP ${answer.status}`,
-          attempt: attempt + 1,
-          wait,
-        });
+        this.#o.log.warn(
+          "Sending {events} events failed ({reason}); retry {attempt} in {wait} ms",
+          {
+            events: records.length,
+            reason: answer.status === null ? answer.text : `HTTP ${answer.status}`,
+            attempt: attempt + 1,
+            wait,
+          },
+        );
       }
       this.#o.metrics.inc(M.retries);
       await sleep(wait, this.#abort.signal);

@@ -1,0 +1,386 @@
+/**
+ * Syslog message parser: RFC 5424, and RFC 3164 in its real-world variants (no host, Cisco
+ * sequence numbers and stamps, RFC 3339 stamps in a 3164 layout, no PRI at all). Pure, linear in
+ * the length of the message, and never throws: what cannot be read stays in the message and is
+ * named in `parseError`.
+ *
+ * @module
+ */
+
+import type { StructuredData, SyslogFields } from "../event.ts";
+import { facilityName, severityName } from "./names.ts";
+import { readStructuredData } from "./structured_data.ts";
+import { readBsdStamp, readRfc3339, type Stamp, type StampContext } from "./timestamp.ts";
+
+export { isValidTimeZone } from "./zone.ts";
+
+/** How to read stamps that carry no year or zone. */
+export interface ParseOptions {
+  /** Reference "now" for inferring the year of RFC 3164 stamps. */
+  now: Date;
+  /** IANA zone (e.g. "UTC", "Europe/Berlin") in which RFC 3164 stamps without a zone are read. */
+  timeZone: string;
+}
+
+/** A parsed syslog message. */
+export interface ParsedSyslog {
+  /**
+   * ISO 8601 UTC with milliseconds (Date#toISOString form), absent when the message carried no
+   * usable time.
+   */
+  timestamp?: string;
+  message: string;
+  /** Absent when nothing of a header could be read. Absent header fields are left out (never "-"). */
+  syslog?: SyslogFields;
+  /** Present when the message body is a JSON object (also after a CEE cookie "@cee:"). */
+  json?: Record<string, unknown>;
+  /**
+   * Present when the header could not be fully read: short sentence-case reason. The message then
+   * holds what could not be parsed (so nothing is lost).
+   */
+  parseError?: string;
+}
+
+/** Header fields collected while parsing, turned into {@link SyslogFields} at the end. */
+interface Header {
+  priority?: number;
+  host?: string;
+  appName?: string;
+  procId?: string;
+  msgId?: string;
+  structuredData?: StructuredData;
+}
+
+/** Longest token taken for a host name or a tag; anything longer is message text. */
+const MAX_HOST_LENGTH = 255;
+const MAX_TAG_LENGTH = 256;
+
+const decoder = new TextDecoder("utf-8");
+/** A tag with no stamp before it: a short name, an optional [pid], a colon and a space. */
+const BARE_TAG = /^([A-Za-z0-9_./-]{1,48})(?:\[([^\]\s]{1,32})\])?: /;
+
+/** Parses one syslog message (RFC 5424 or RFC 3164, leniently); never throws. */
+export function parseSyslog(raw: Uint8Array, options: ParseOptions): ParsedSyslog {
+  let text: string;
+  try {
+    text = decoder.decode(raw);
+  } catch {
+    return { message: "", parseError: "Message could not be decoded" };
+  }
+  try {
+    return parseText(text, options);
+  } catch {
+    return { message: text.slice(0, trimmedEnd(text)), parseError: "Message could not be parsed" };
+  }
+}
+
+/** Length of `text` without trailing CR, LF and NUL characters. */
+function trimmedEnd(text: string): number {
+  let end = text.length;
+  while (end > 0) {
+    const c = text.charCodeAt(end - 1);
+    if (c !== 10 && c !== 13 && c !== 0) break;
+    end--;
+  }
+  return end;
+}
+
+function parseText(text: string, options: ParseOptions): ParsedSyslog {
+  const end = trimmedEnd(text);
+  if (end === 0) return { message: "", parseError: "Message is empty" };
+  let now = options.now instanceof Date ? options.now.getTime() : NaN;
+  if (!Number.isFinite(now)) now = Date.now();
+  const context: StampContext = { now, timeZone: options.timeZone };
+  if (text.charCodeAt(0) !== 60) { // <
+    return parse3164(text, 0, end, {}, context, "Message has no PRI");
+  }
+  const afterPri = readPri(text, end);
+  if (afterPri < 0) return finish(NaN, text.slice(0, end), undefined, "Invalid PRI");
+  const header: Header = { priority: Number(text.slice(1, afterPri - 1)) };
+  if (looksLike5424(text, afterPri, end)) {
+    return parse5424(text, afterPri + 2, end, header, context);
+  }
+  return parse3164(text, afterPri, end, header, context, undefined);
+}
+
+/** Index after a valid `<N>` (N 0..191, 1 to 3 digits) at the start, or -1. */
+function readPri(text: string, end: number): number {
+  let value = 0;
+  let i = 1;
+  while (i < end && i <= 4) {
+    const c = text.charCodeAt(i);
+    if (c === 62) break; // >
+    if (c < 48 || c > 57) return -1;
+    value = value * 10 + (c - 48);
+    i++;
+  }
+  if (i === 1 || i > 4 || i >= end || text.charCodeAt(i) !== 62 || value > 191) return -1;
+  return i + 1;
+}
+
+/** `1 ` followed by a NILVALUE or the start of a full date: this is an RFC 5424 header. */
+function looksLike5424(text: string, i: number, end: number): boolean {
+  if (i + 2 >= end || text.charCodeAt(i) !== 49 || text.charCodeAt(i + 1) !== 32) return false;
+  const c = text.charCodeAt(i + 2);
+  if (c === 45) return i + 3 >= end || text.charCodeAt(i + 3) === 32; // -
+  for (let k = 2; k < 6; k++) {
+    const d = text.charCodeAt(i + k);
+    if (d < 48 || d > 57) return false;
+  }
+  return text.charCodeAt(i + 6) === 45;
+}
+
+/** Index after the run of spaces at `i`. */
+function skipSpaces(text: string, i: number, end: number): number {
+  while (i < end && text.charCodeAt(i) === 32) i++;
+  return i;
+}
+
+/** Index of the first space at or after `i`, or `end`. */
+function tokenEnd(text: string, i: number, end: number): number {
+  while (i < end && text.charCodeAt(i) !== 32) i++;
+  return i;
+}
+
+function parse5424(
+  text: string,
+  start: number,
+  end: number,
+  header: Header,
+  context: StampContext,
+): ParsedSyslog {
+  let i = start;
+  let time = NaN;
+  if (text.charCodeAt(i) === 45) { // - (looksLike5424 checked what follows)
+    i++;
+  } else {
+    const stamp = readRfc3339(text, i, end, context);
+    if (stamp === undefined || Number.isNaN(stamp.time) || !endsToken(text, stamp.end, end)) {
+      return finish(NaN, text.slice(i, end), header, "Invalid RFC 5424 timestamp");
+    }
+    time = stamp.time;
+    i = stamp.end;
+  }
+  for (let field = 0; field < 4; field++) {
+    i = skipSpaces(text, i, end);
+    if (i >= end) return finish(time, "", header, "RFC 5424 header is incomplete");
+    const stop = tokenEnd(text, i, end);
+    if (stop - i !== 1 || text.charCodeAt(i) !== 45) {
+      const value = text.slice(i, stop);
+      if (field === 0) header.host = value;
+      else if (field === 1) header.appName = value;
+      else if (field === 2) header.procId = value;
+      else header.msgId = value;
+    }
+    i = stop;
+  }
+  i = skipSpaces(text, i, end);
+  if (i >= end) return finish(time, "", header, "RFC 5424 header is incomplete");
+  const c = text.charCodeAt(i);
+  if (c === 45 && endsToken(text, i + 1, end)) {
+    i++;
+  } else if (c === 91) { // [
+    const sd = readStructuredData(text, i, end);
+    for (const _ in sd.data) {
+      header.structuredData = sd.data;
+      break;
+    }
+    if (!sd.ok) return finish(time, text.slice(sd.end, end), header, "Malformed structured data");
+    i = sd.end;
+  } else {
+    return finish(time, text.slice(i, end), header, "Malformed structured data");
+  }
+  if (i >= end) return finish(time, "", header, undefined);
+  i++; // the SP before MSG
+  if (text.charCodeAt(i) === 0xfeff) i++; // BOM
+  return finish(time, text.slice(i, end), header, undefined);
+}
+
+/** True when `i` is the end of the text or holds a space. */
+function endsToken(text: string, i: number, end: number): boolean {
+  return i >= end || text.charCodeAt(i) === 32;
+}
+
+/** A stamp at `i`, RFC 3339 or BSD/Cisco. */
+function readStamp(text: string, i: number, end: number, context: StampContext): Stamp | undefined {
+  const c = text.charCodeAt(i);
+  if (c >= 48 && c <= 57) return readRfc3339(text, i, end, context);
+  return readBsdStamp(text, i, end, context);
+}
+
+/** Index after `digits: ` (a Cisco sequence number) at `i`, or -1. */
+function skipSequence(text: string, i: number, end: number): number {
+  let j = i;
+  while (j < end && j - i < 20) {
+    const c = text.charCodeAt(j);
+    if (c < 48 || c > 57) break;
+    j++;
+  }
+  if (j === i || text.charCodeAt(j) !== 58 || text.charCodeAt(j + 1) !== 32) return -1;
+  return skipSpaces(text, j + 2, end);
+}
+
+/** Index after `host: ` (a Cisco origin host) at `i`, or -1. */
+function skipOriginHost(text: string, i: number, end: number): number {
+  const stop = tokenEnd(text, i, Math.min(end, i + MAX_HOST_LENGTH + 1));
+  if (stop - i < 2 || stop >= end || text.charCodeAt(stop - 1) !== 58) return -1;
+  return stop;
+}
+
+function parse3164(
+  text: string,
+  start: number,
+  end: number,
+  header: Header,
+  context: StampContext,
+  error: string | undefined,
+): ParsedSyslog {
+  // The stamp, possibly after a Cisco sequence number and/or origin host.
+  let i = skipSpaces(text, start, end);
+  let stamp = readStamp(text, i, end, context);
+  if (stamp === undefined) {
+    const afterSequence = skipSequence(text, i, end);
+    if (afterSequence >= 0) {
+      stamp = readStamp(text, afterSequence, end, context);
+      if (stamp === undefined) i = afterSequence;
+    }
+    if (stamp === undefined) {
+      const hostEnd = skipOriginHost(text, i, end);
+      if (hostEnd >= 0) {
+        stamp = readStamp(text, skipSpaces(text, hostEnd, end), end, context);
+        if (stamp !== undefined) header.host = text.slice(i, hostEnd - 1);
+      }
+    }
+  }
+  if (stamp === undefined) {
+    // No stamp: "<14>app[12]: msg", as Python's SysLogHandler and small devices send it. Like
+    // rsyslog and syslog-ng, take a leading "name:" or "name[pid]:" as the tag.
+    const tag = header.priority === undefined ? null : BARE_TAG.exec(text.slice(i, i + 96));
+    if (tag === null) return finish(NaN, text.slice(start, end), header, error);
+    header.appName = tag[1];
+    if (tag[2] !== undefined) header.procId = tag[2];
+    return finish(NaN, text.slice(i + tag[0].length, end), header, error);
+  }
+  if (Number.isNaN(stamp.time)) {
+    header.host = undefined;
+    return finish(NaN, text.slice(start, end), header, error ?? "Invalid timestamp");
+  }
+  i = stamp.end;
+  if (text.charCodeAt(i) === 58) i++; // Cisco: "00:00:18.123: %SYS-5-..."
+  i = skipSpaces(text, i, end);
+
+  // HOSTNAME, unless the next token is already the tag (or a Cisco %FAC-SEV-MNEMONIC).
+  if (header.host === undefined && i < end && text.charCodeAt(i) !== 37) { // %
+    const stop = tokenEnd(text, i, Math.min(end, i + MAX_HOST_LENGTH + 1));
+    if (!endsToken(text, stop, end)) return finish(stamp.time, text.slice(i, end), header, error);
+    if (readTag(text, i, stop, header)) {
+      return finish(stamp.time, text.slice(afterTag(text, stop, end), end), header, error);
+    }
+    header.host = text.slice(i, stop);
+    i = skipSpaces(text, stop, end);
+  }
+  // TAG: "app[pid]:" or "app:"
+  if (i < end && text.charCodeAt(i) !== 37) {
+    const stop = tokenEnd(text, i, Math.min(end, i + MAX_TAG_LENGTH + 1));
+    if (endsToken(text, stop, end) && readTag(text, i, stop, header)) i = afterTag(text, stop, end);
+  }
+  return finish(stamp.time, text.slice(i, end), header, error);
+}
+
+/** Index of the message after a tag that ends at `stop`: one space is part of the separator. */
+function afterTag(text: string, stop: number, end: number): number {
+  return stop < end && text.charCodeAt(stop) === 32 ? stop + 1 : stop;
+}
+
+/**
+ * Reads a tag token `[start, stop)` (`app:`, `app[pid]:` or `app[pid]`) into the header; false
+ * (and the header untouched) when the token is not a tag.
+ */
+function readTag(text: string, start: number, stop: number, header: Header): boolean {
+  let last = stop;
+  if (text.charCodeAt(last - 1) === 58) last--; // :
+  const colon = last < stop;
+  if (last > start && text.charCodeAt(last - 1) === 93) { // ]
+    let open = start;
+    while (open < last - 1 && text.charCodeAt(open) !== 91) open++; // [
+    if (open === start) return false;
+    if (open < last - 1) {
+      header.appName = text.slice(start, open);
+      if (last - 1 > open + 1) header.procId = text.slice(open + 1, last - 1);
+      return true;
+    }
+  }
+  if (!colon || last === start) return false;
+  header.appName = text.slice(start, last);
+  return true;
+}
+
+/** Builds the result; `time` is NaN when there is none. */
+function finish(
+  time: number,
+  message: string,
+  header: Header | undefined,
+  parseError: string | undefined,
+): ParsedSyslog {
+  const result: ParsedSyslog = Number.isFinite(time) && Math.abs(time) <= 8.64e15
+    ? { timestamp: new Date(time).toISOString(), message }
+    : { message };
+  if (header !== undefined) {
+    const syslog: SyslogFields = {};
+    let any = false;
+    if (header.host !== undefined) {
+      syslog.host = header.host;
+      any = true;
+    }
+    if (header.appName !== undefined) {
+      syslog.appName = header.appName;
+      any = true;
+    }
+    if (header.procId !== undefined) {
+      syslog.procId = header.procId;
+      any = true;
+    }
+    if (header.msgId !== undefined) {
+      syslog.msgId = header.msgId;
+      any = true;
+    }
+    if (header.priority !== undefined) {
+      syslog.facility = facilityName(header.priority);
+      syslog.severity = severityName(header.priority);
+      syslog.priority = header.priority;
+      any = true;
+    }
+    if (header.structuredData !== undefined) {
+      syslog.structuredData = header.structuredData;
+      any = true;
+    }
+    if (any) result.syslog = syslog;
+  }
+  const json = readJson(message);
+  if (json !== undefined) result.json = json;
+  if (parseError !== undefined) result.parseError = parseError;
+  return result;
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/** The message as a JSON object (after an optional `@cee:` cookie), or undefined. */
+function readJson(message: string): Record<string, unknown> | undefined {
+  let i = message.startsWith("@cee:") ? 5 : 0;
+  while (i < message.length && isJsonSpace(message.charCodeAt(i))) i++;
+  if (message.charCodeAt(i) !== 123) return undefined; // {
+  let last = message.length - 1;
+  while (last > i && isJsonSpace(message.charCodeAt(last))) last--;
+  if (message.charCodeAt(last) !== 125) return undefined; // }
+  try {
+    const value: unknown = JSON.parse(i === 0 ? message : message.slice(i));
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      return value as Record<string, unknown>;
+    }
+  } catch {
+    // Not JSON after all: the message stays text.
+  }
+  return undefined;
+}
