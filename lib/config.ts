@@ -179,8 +179,9 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     1024,
     LOGGLY_MAX_REQUEST_BYTES,
   );
-  const retryInitialDelayMs = duration("retry-initial-delay", 500);
   const retryMaxDelayMs = duration("retry-max-delay", 60_000);
+  // Without its own flag, the first delay follows a shorter maximum down.
+  const retryInitialDelayMs = duration("retry-initial-delay", Math.min(500, retryMaxDelayMs));
   if (retryInitialDelayMs < 1 || retryMaxDelayMs < retryInitialDelayMs) {
     throw new ConfigError(
       `--retry-initial-delay (${retryInitialDelayMs}ms) must be at least 1ms and no longer than ` +

@@ -9,7 +9,6 @@ import {
   getLogger,
   getStreamSink,
   getTextFormatter,
-  jsonLinesFormatter,
   type Logger,
   type LogLevel,
   type LogRecord,
@@ -42,10 +41,10 @@ export function levelFor(verbosity: number): LogLevel {
 
 /** Configures LogTape for the whole process; call {@link stopLogging} before exit. */
 export async function setupLogging(options: LogOptions): Promise<void> {
-  const base = options.format === "json" ? jsonLinesFormatter : getTextFormatter({
+  const base = options.format === "json" ? formatJsonLine : getTextFormatter({
     timestamp: "date-time-timezone",
     category: ".",
-    value: (v: unknown) => typeof v === "string" ? v : Deno.inspect(v),
+    value: renderValue,
   });
   const formatter = (record: LogRecord): string => options.redact(base(record));
   await configure({
@@ -63,4 +62,27 @@ export async function setupLogging(options: LogOptions): Promise<void> {
 /** Flushes and detaches the log sinks. */
 export async function stopLogging(): Promise<void> {
   await reset();
+}
+
+/** A value inside a log message: strings as they are, errors by their message, the rest inspected. */
+function renderValue(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Error) return value.message;
+  return Deno.inspect(value);
+}
+
+/** One JSON object per line: time, level, logger, the rendered message, and its properties. */
+function formatJsonLine(record: LogRecord): string {
+  const message = record.message.map((part, i) => i % 2 === 0 ? part : renderValue(part)).join("");
+  const properties: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record.properties)) {
+    properties[key] = value instanceof Error ? value.message : value;
+  }
+  return JSON.stringify({
+    time: new Date(record.timestamp).toISOString(),
+    level: record.level,
+    logger: record.category.join("."),
+    message,
+    ...properties,
+  }) + "\n";
 }

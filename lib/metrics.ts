@@ -80,7 +80,8 @@ export class Metrics {
 function labelKey(labels: Labels): string {
   const keys = Object.keys(labels);
   if (keys.length === 0) return "";
-  return keys.sort().map((k) => `${k}=${labels[k]}`).join(",");
+  // JSON, so that a value holding "," or "=" cannot collide with another label set.
+  return JSON.stringify(keys.sort().map((k) => [k, labels[k]]));
 }
 
 function formatLabels(labels: Labels): string {

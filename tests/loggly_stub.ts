@@ -131,7 +131,10 @@ export class LogglyStub {
       const headers: Record<string, string> = failure.retryAfter
         ? { "retry-after": failure.retryAfter }
         : {};
-      return new Response(failure.body ?? "failing on purpose", { status: failure.status, headers });
+      return new Response(failure.body ?? "failing on purpose", {
+        status: failure.status,
+        headers,
+      });
     }
     if (match[2] !== this.token) return text(403, "forbidden");
     const headerTags = request.headers.get("x-loggly-tag");

@@ -63,7 +63,10 @@ Deno.test("TCP: 50 concurrent connections of 40 messages each all arrive, in ord
   const h = await startHarness();
   try {
     await Promise.all(Array.from({ length: 50 }, (_, c) => {
-      const lines = Array.from({ length: 40 }, (_, i) => `<13>Nov 26 21:30:46 h app: c${c} n${i}\n`);
+      const lines = Array.from(
+        { length: 40 },
+        (_, i) => `<13>Nov 26 21:30:46 h app: c${c} n${i}\n`,
+      );
       return sendTcp(h.relay.tcp!.port, ...lines);
     }));
     await h.stub.waitForCount(2000);
@@ -175,7 +178,9 @@ Deno.test("back-pressure: a full queue pauses TCP readers (nothing lost) and mak
     );
     h.stub.start();
     await sending;
-    await h.stub.waitFor(() => h.stub.messages().filter((m) => m.startsWith("line")).length === 200);
+    await h.stub.waitFor(() =>
+      h.stub.messages().filter((m) => m.startsWith("line")).length === 200
+    );
     // Batches retried after an outage may land out of order; none may be missing or doubled.
     const tcp = h.stub.messages().filter((m) => m.startsWith("line ")).sort();
     assert.deepEqual(tcp, Array.from({ length: 200 }, (_, i) => `line ${i}`).sort());

@@ -14,8 +14,9 @@ function record(n: number, tags = "", size = 0): QueuedRecord {
 
 async function withSender(
   options: Partial<SenderOptions>,
-  body: (ctx: { stub: LogglyStub; queue: MemoryQueue; sender: Sender; metrics: Metrics }) =>
-    Promise<void>,
+  body: (
+    ctx: { stub: LogglyStub; queue: MemoryQueue; sender: Sender; metrics: Metrics },
+  ) => Promise<void>,
 ): Promise<void> {
   const stub = new LogglyStub(TEST_TOKEN).start();
   const queue = new MemoryQueue(100_000, 64 * 1024 * 1024);

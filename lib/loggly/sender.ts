@@ -212,9 +212,7 @@ export class Sender implements Drain {
       const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.#o.now());
       return { status: response.status, text, retryAfterMs };
     } catch (error) {
-      // Error texts from fetch may quote the URL; the log redactor hides the token in it.
-      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return { status: null, text, retryAfterMs: null };
+      return { status: null, text: describeError(error), retryAfterMs: null };
     }
   }
 }
@@ -229,4 +227,14 @@ export function joinLines(batch: Batch): Uint8Array<ArrayBuffer> {
     at += record.bytes.length;
   }
   return body;
+}
+
+/**
+ * A network error with its cause ("fetch failed" alone says nothing). The cause may quote the
+ * URL, token included: the log redactor hides it.
+ */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return `${error.message}${cause}`;
 }

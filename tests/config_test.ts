@@ -1,0 +1,386 @@
+import assert from "node:assert/strict";
+import {
+  type Command,
+  type Config,
+  ConfigError,
+  type ConfigSources,
+  LOGGLY_MAX_REQUEST_BYTES,
+  parseCommand,
+} from "../lib/config.ts";
+import { parseDuration, parseListenAddress, parseSize } from "../lib/units.ts";
+
+const TOKEN = "0b6d4f7e-1a2b-4c3d-9e8f-123456789abc";
+const TOKEN_2 = "11111111-2222-4333-8444-555555555555";
+const TOKEN_3 = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+const TOKEN_4 = "99999999-8888-4777-8666-555555555555";
+
+/** Sources with the given environment and files (path -> text); a missing file throws. */
+function sources(env: Record<string, string> = {}, files: Record<string, string> = {}) {
+  return {
+    env: (name: string) => env[name],
+    readTextFile: (path: string) => {
+      if (!(path in files)) throw new Error(`No such file: ${path}`);
+      return files[path];
+    },
+  } satisfies ConfigSources;
+}
+
+function command(args: string[], src: ConfigSources = sources()): Command {
+  return parseCommand(args, src);
+}
+
+function run(
+  args: string[],
+  src: ConfigSources = sources(),
+): { config: Config; notices: string[] } {
+  const result = command(args, src);
+  if (result.kind !== "run") throw new Error(`Expected a run command, got ${result.kind}`);
+  return result;
+}
+
+/** Config with a valid token, plus `args`. */
+function config(...args: string[]): Config {
+  return run(["--token", TOKEN, ...args]).config;
+}
+
+/** Asserts that parsing throws a ConfigError whose message contains every one of `parts`. */
+function assertConfigError(
+  args: string[],
+  parts: string[],
+  src: ConfigSources = sources(),
+): string {
+  let message = "";
+  assert.throws(() => command(args, src), (error: unknown) => {
+    assert.ok(error instanceof ConfigError, `not a ConfigError: ${error}`);
+    message = error.message;
+    return true;
+  });
+  for (const part of parts) assert.ok(message.includes(part), `"${message}" lacks "${part}"`);
+  return message;
+}
+
+// ---------------------------------------------------------------- defaults and kinds
+
+Deno.test("defaults: listen on 0.0.0.0:5140 for UDP and TCP, send to Loggly in 1000/5MB batches", () => {
+  const c = config();
+  assert.equal(c.token, TOKEN);
+  assert.deepEqual(c.udp, { hostname: "0.0.0.0", port: 5140 });
+  assert.deepEqual(c.tcp, { hostname: "0.0.0.0", port: 5140 });
+  assert.equal(c.logglyUrl, "https://logs-01.loggly.com");
+  assert.deepEqual(c.tags, []);
+  assert.equal(c.verbosity, 0);
+  assert.equal(c.logFormat, "text");
+  assert.equal(c.dryRun, false);
+  assert.equal(c.syslogTimeZone, "UTC");
+  assert.equal(c.maxMessageBytes, 64 * 1024);
+  assert.equal(c.batchMaxEvents, 1000);
+  assert.equal(c.batchMaxBytes, LOGGLY_MAX_REQUEST_BYTES);
+  assert.equal(c.lingerMs, 1000);
+  assert.equal(c.concurrency, 4);
+  assert.equal(c.queueMaxEvents, 100_000);
+  assert.equal(c.queueMaxBytes, 64 * 1024 * 1024);
+  assert.equal(c.retryInitialDelayMs, 500);
+  assert.equal(c.retryMaxDelayMs, 60_000);
+  assert.equal(c.idleTimeoutMs, 600_000);
+  assert.equal(c.shutdownTimeoutMs, 10_000);
+  assert.equal(c.deadLetterPath, null);
+});
+
+Deno.test("defaults: no notices", () => {
+  assert.deepEqual(run(["--token", TOKEN]).notices, []);
+});
+
+Deno.test("returned config is frozen", () => {
+  const c = config();
+  assert.ok(Object.isFrozen(c));
+  assert.throws(() => {
+    (c as { lingerMs: number }).lingerMs = 5;
+  }, TypeError);
+});
+
+Deno.test("--help and -h give the help kind, even without a token", () => {
+  assert.deepEqual(command(["--help"]), { kind: "help" });
+  assert.deepEqual(command(["-h"]), { kind: "help" });
+});
+
+Deno.test("--version gives the version kind, even without a token", () => {
+  assert.deepEqual(command(["--version"]), { kind: "version" });
+});
+
+// ---------------------------------------------------------------- token
+
+Deno.test("token: -k and --token are the same flag", () => {
+  assert.equal(run(["-k", TOKEN]).config.token, TOKEN);
+});
+
+Deno.test("token: from LOGGLY_TOKEN when no flag is given", () => {
+  assert.equal(run([], sources({ LOGGLY_TOKEN: TOKEN })).config.token, TOKEN);
+});
+
+Deno.test("token: --token-file is read and trimmed", () => {
+  const src = sources({}, { "/t": `  ${TOKEN}\n` });
+  assert.equal(run(["--token-file", "/t"], src).config.token, TOKEN);
+});
+
+Deno.test("token: precedence is flag > token-file > env > -f apikey", () => {
+  const src = sources({ LOGGLY_TOKEN: TOKEN_3 }, { "/t": TOKEN_2, "/conf": `apikey=${TOKEN_4}` });
+  const all = ["--token", TOKEN, "--token-file", "/t", "-f", "/conf"];
+  assert.equal(run(all, src).config.token, TOKEN);
+  assert.equal(run(all.slice(2), src).config.token, TOKEN_2);
+  assert.equal(run(all.slice(4), src).config.token, TOKEN_3);
+  assert.equal(
+    run(all.slice(4), sources({}, { "/conf": `apikey=${TOKEN_4}` })).config.token,
+    TOKEN_4,
+  );
+});
+
+Deno.test("token: an unreadable --token-file is a ConfigError naming the path", () => {
+  assertConfigError(["--token-file", "/missing"], ["--token-file", "/missing"]);
+});
+
+Deno.test("token: missing token is a ConfigError mentioning LOGGLY_TOKEN", () => {
+  assertConfigError([], ["LOGGLY_TOKEN", "--token"]);
+});
+
+Deno.test("token: an empty LOGGLY_TOKEN counts as missing", () => {
+  assertConfigError([], ["LOGGLY_TOKEN"], sources({ LOGGLY_TOKEN: "" }));
+});
+
+Deno.test("token: --dry-run needs no token", () => {
+  const { config } = run(["--dry-run"]);
+  assert.equal(config.dryRun, true);
+  assert.equal(config.token, null);
+});
+
+Deno.test("token: a non-UUID token is refused without echoing the secret", () => {
+  const secret = "s3cr3t-api-key-pasted-by-mistake";
+  const message = assertConfigError(["--token", secret], ["--token", "UUID"]);
+  assert.ok(!message.includes(secret), message);
+  assert.ok(!message.includes("s3cr3t"), message);
+});
+
+Deno.test("token: a non-UUID token from LOGGLY_TOKEN names its origin, not its text", () => {
+  const secret = "another-secret-value";
+  const src = sources({ LOGGLY_TOKEN: secret });
+  const message = assertConfigError([], ["LOGGLY_TOKEN"], src);
+  assert.ok(!message.includes(secret), message);
+});
+
+// ---------------------------------------------------------------- listen addresses
+
+Deno.test("listen: -p sets the port of both inputs", () => {
+  const c = config("-p", "6514");
+  assert.deepEqual(c.udp, { hostname: "0.0.0.0", port: 6514 });
+  assert.deepEqual(c.tcp, { hostname: "0.0.0.0", port: 6514 });
+});
+
+Deno.test("listen: --udp off disables UDP only", () => {
+  const c = config("--udp", "off");
+  assert.equal(c.udp, null);
+  assert.deepEqual(c.tcp, { hostname: "0.0.0.0", port: 5140 });
+});
+
+Deno.test("listen: --tcp [::]:6000 listens on IPv6 any", () => {
+  assert.deepEqual(config("--tcp", "[::]:6000").tcp, { hostname: "::", port: 6000 });
+});
+
+Deno.test("listen: --tcp 127.0.0.1:0 asks for an ephemeral port", () => {
+  assert.deepEqual(config("--tcp", "127.0.0.1:0").tcp, { hostname: "127.0.0.1", port: 0 });
+});
+
+Deno.test("listen: a bare port listens on all interfaces", () => {
+  assert.deepEqual(config("--udp", "6001").udp, { hostname: "0.0.0.0", port: 6001 });
+});
+
+Deno.test("listen: a bare host takes the -p port", () => {
+  assert.deepEqual(config("-p", "7000", "--tcp", "10.0.0.1").tcp, {
+    hostname: "10.0.0.1",
+    port: 7000,
+  });
+});
+
+Deno.test("listen: both inputs off is a ConfigError", () => {
+  assertConfigError(["--token", TOKEN, "--udp", "off", "--tcp", "off"], ["--udp", "--tcp"]);
+});
+
+Deno.test("listen: bad port, bad -p and unbracketed IPv6 are ConfigErrors naming the value", () => {
+  assertConfigError(["--token", TOKEN, "--tcp", "0.0.0.0:70000"], ["--tcp", "0.0.0.0:70000"]);
+  assertConfigError(["--token", TOKEN, "-p", "http"], ["-p", "http"]);
+  assertConfigError(["--token", TOKEN, "--udp", "::1:514"], ["--udp", "::1:514", "[::]"]);
+});
+
+Deno.test("parseListenAddress: :PORT and [IPv6] without port", () => {
+  assert.deepEqual(parseListenAddress("--x", ":514", "0.0.0.0"), {
+    hostname: "0.0.0.0",
+    port: 514,
+  });
+  assert.deepEqual(parseListenAddress("--x", "[::1]", "0.0.0.0", 5140), {
+    hostname: "::1",
+    port: 5140,
+  });
+  assert.throws(() => parseListenAddress("--x", "myhost", "0.0.0.0"), /--x "myhost" has no port/);
+});
+
+// ---------------------------------------------------------------- legacy -f file
+
+Deno.test("-f: reads apikey and port, skipping comments and blank lines", () => {
+  const text = `# syslog2loggly\n\napikey = ${TOKEN}  # mine\r\n  port=6514\n`;
+  const { config } = run(["-f", "/etc/s2l.conf"], sources({}, { "/etc/s2l.conf": text }));
+  assert.equal(config.token, TOKEN);
+  assert.equal(config.udp?.port, 6514);
+  assert.equal(config.tcp?.port, 6514);
+});
+
+Deno.test("-f: -p wins over port= in the file", () => {
+  const src = sources({}, { "/c": `apikey=${TOKEN}\nport=6514` });
+  assert.equal(run(["-f", "/c", "-p", "7000"], src).config.udp?.port, 7000);
+});
+
+Deno.test("-f: an unknown key is a ConfigError naming the file and line", () => {
+  const src = sources({}, { "/c": `# header\napikey=${TOKEN}\nhost=example.com\n` });
+  assertConfigError(["-f", "/c"], ['"/c"', "line 3"], src);
+});
+
+Deno.test("-f: a bad port= is a ConfigError naming the value", () => {
+  const src = sources({}, { "/c": `apikey=${TOKEN}\nport=abc\n` });
+  assertConfigError(["-f", "/c"], ["port=", '"abc"'], src);
+});
+
+Deno.test("-f: a missing file is a ConfigError naming the path", () => {
+  assertConfigError(["--token", TOKEN, "-f", "/nope"], ["-f", "/nope"]);
+});
+
+// ---------------------------------------------------------------- other flags
+
+Deno.test("-D is accepted with a notice that the relay stays in the foreground", () => {
+  const { notices } = run(["--token", TOKEN, "-D"]);
+  assert.equal(notices.length, 1);
+  assert.match(notices[0], /-D.*foreground/);
+});
+
+Deno.test("-v -v gives verbosity 2, -vvv gives 3", () => {
+  assert.equal(config("-v", "-v").verbosity, 2);
+  assert.equal(config("-vvv").verbosity, 3);
+});
+
+Deno.test("--tag may repeat, keeping order", () => {
+  assert.deepEqual(config("--tag", "web", "--tag", "prod.eu_1-a").tags, ["web", "prod.eu_1-a"]);
+});
+
+Deno.test("--tag with a bad character is a ConfigError naming the tag", () => {
+  assertConfigError(["--token", TOKEN, "--tag", "ok", "--tag", "no/slash"], ["--tag", "no/slash"]);
+});
+
+Deno.test("--syslog-timezone accepts an IANA zone and refuses an unknown one", () => {
+  assert.equal(config("--syslog-timezone", "Europe/Berlin").syslogTimeZone, "Europe/Berlin");
+  assertConfigError(["--token", TOKEN, "--syslog-timezone", "Mars/Olympus"], [
+    "--syslog-timezone",
+    "Mars/Olympus",
+  ]);
+});
+
+Deno.test("--log-format accepts json and refuses anything else", () => {
+  assert.equal(config("--log-format", "json").logFormat, "json");
+  assertConfigError(["--token", TOKEN, "--log-format", "xml"], ["--log-format", "xml"]);
+});
+
+Deno.test("--dead-letter sets the path", () => {
+  assert.equal(config("--dead-letter", "/var/lib/dl.ndjson").deadLetterPath, "/var/lib/dl.ndjson");
+});
+
+Deno.test("durations: 500ms, 10s, 5m and a bare number of seconds", () => {
+  assert.equal(config("--linger", "500ms").lingerMs, 500);
+  assert.equal(config("--idle-timeout", "10s").idleTimeoutMs, 10_000);
+  assert.equal(config("--shutdown-timeout", "5m").shutdownTimeoutMs, 300_000);
+  assert.equal(config("--linger", "2").lingerMs, 2000);
+  assert.equal(parseDuration("--x", "1h"), 3_600_000);
+  assert.equal(parseDuration("--x", "1.5s"), 1500);
+});
+
+Deno.test("durations: a bad one is a ConfigError naming flag and value", () => {
+  assertConfigError(["--token", TOKEN, "--linger", "soon"], ["--linger", '"soon"']);
+  assertConfigError(["--token", TOKEN, "--linger=-1s"], ["--linger", '"-1s"']);
+});
+
+Deno.test("durations: --retry-initial-delay longer than --retry-max-delay is refused", () => {
+  assertConfigError(
+    ["--token", TOKEN, "--retry-initial-delay", "2m", "--retry-max-delay", "1m"],
+    ["--retry-initial-delay", "--retry-max-delay", "120000", "60000"],
+  );
+});
+
+Deno.test("sizes: 64KiB is 65536 bytes and 5MB is 5,000,000", () => {
+  assert.equal(config("--max-message-bytes", "64KiB").maxMessageBytes, 65536);
+  assert.equal(config("--batch-max-bytes", "5MB").batchMaxBytes, 5_000_000);
+  assert.equal(parseSize("--x", "1GiB"), 1024 ** 3);
+  assert.equal(parseSize("--x", "2k"), 2048);
+});
+
+Deno.test("sizes: --batch-max-bytes over Loggly's 5 MB request limit is refused", () => {
+  assertConfigError(["--token", TOKEN, "--batch-max-bytes", "6MB"], ["--batch-max-bytes", "6MB"]);
+});
+
+Deno.test("sizes: a bad unit is a ConfigError naming the value", () => {
+  assertConfigError(["--token", TOKEN, "--queue-max-bytes", "5 parsecs"], [
+    "--queue-max-bytes",
+    "5 parsecs",
+  ]);
+});
+
+Deno.test("counts: --concurrency 0 is refused", () => {
+  assertConfigError(["--token", TOKEN, "--concurrency", "0"], ["--concurrency", '"0"']);
+});
+
+// ---------------------------------------------------------------- --loggly-url
+
+Deno.test("--loggly-url: a trailing slash is removed", () => {
+  assert.equal(
+    config("--loggly-url", "https://example.com/base/").logglyUrl,
+    "https://example.com/base",
+  );
+});
+
+Deno.test("--loggly-url: a non-http(s) scheme is refused", () => {
+  assertConfigError(["--token", TOKEN, "--loggly-url", "ftp://logs.example.com"], [
+    "--loggly-url",
+    "ftp://logs.example.com",
+  ]);
+});
+
+Deno.test("--loggly-url: a query is refused", () => {
+  assertConfigError(["--token", TOKEN, "--loggly-url", "https://example.com/?a=b"], [
+    "--loggly-url",
+    "https://example.com/?a=b",
+  ]);
+});
+
+Deno.test("--loggly-url: not a URL is refused", () => {
+  assertConfigError(["--token", TOKEN, "--loggly-url", "logs example"], ["logs example"]);
+});
+
+Deno.test("--loggly-url: http:// to a remote host gives an unencrypted notice", () => {
+  const { notices } = run(["--token", TOKEN, "--loggly-url", "http://logs.example.com"]);
+  assert.equal(notices.length, 1);
+  assert.match(notices[0], /unencrypted/);
+});
+
+Deno.test("--loggly-url: http:// to loopback gives no notice", () => {
+  for (const url of ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9"]) {
+    assert.deepEqual(run(["--token", TOKEN, "--loggly-url", url]).notices, [], url);
+  }
+});
+
+// ---------------------------------------------------------------- bad command lines
+
+Deno.test("an unknown flag is a ConfigError naming it", () => {
+  assertConfigError(["--token", TOKEN, "--frobnicate"], ["--frobnicate"]);
+});
+
+Deno.test("a flag missing its value is a ConfigError naming the flag", () => {
+  assertConfigError(["--token"], ["--token"]);
+  assertConfigError(["--token", TOKEN, "--linger"], ["--linger"]);
+});
+
+Deno.test("a positional argument is a ConfigError naming it", () => {
+  assertConfigError(["--token", TOKEN, "extra"], ["extra"]);
+});

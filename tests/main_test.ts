@@ -1,0 +1,268 @@
+/**
+ * The executable as a user runs it: `deno run main.ts` in a subprocess, for exit codes, usage
+ * errors, signals and what reaches stderr (never the token).
+ */
+import assert from "node:assert/strict";
+import { run, sendTcp, sendUdp } from "./helpers.ts";
+import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
+
+function relay(args: string[], env: Record<string, string> = {}) {
+  return run(Deno.execPath(), ["run", ...PERMISSIONS, MAIN, ...args], { env });
+}
+
+/** A relay process on ephemeral loopback ports; its stderr is collected as it comes. */
+class RelayProcess {
+  readonly child: Deno.ChildProcess;
+  stderr = "";
+  stdout = "";
+  #ready: Promise<{ udp: number; tcp: number }>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...PERMISSIONS,
+        MAIN,
+        "--udp",
+        "127.0.0.1:0",
+        "--tcp",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        ...args,
+      ],
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    const { promise, resolve, reject } = Promise.withResolvers<{ udp: number; tcp: number }>();
+    this.#ready = promise;
+    const ports: Record<string, number> = {};
+    (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.stderr += chunk;
+        for (const m of this.stderr.matchAll(/over (udp|tcp) on 127\.0\.0\.1:(\d+)/g)) {
+          ports[m[1]] = Number(m[2]);
+        }
+        if (ports.udp && ports.tcp) resolve({ udp: ports.udp, tcp: ports.tcp });
+      }
+      reject(new Error(`Relay exited before listening:\n${this.stderr}`));
+    })();
+    (async () => {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        this.stdout += chunk;
+      }
+    })();
+  }
+
+  ready(): Promise<{ udp: number; tcp: number }> {
+    return this.#ready;
+  }
+
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
+    this.child.kill(signal);
+    const { code } = await this.child.status;
+    await this.child.stdout.cancel().catch(() => {});
+    return code;
+  }
+}
+
+Deno.test("--help and --version exit 0", async () => {
+  const help = await relay(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: loggly-relay --token TOKEN/);
+  assert.match(help.stdout, /--dead-letter FILE/);
+  const version = await relay(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^loggly-relay \d+\.\d+\.\d+/);
+});
+
+Deno.test("usage errors exit 2 with a message naming the problem, and the usage", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--bogus"], /Unknown flag '--bogus'/],
+    [[], /No Loggly token/],
+    [["--token", TEST_TOKEN, "--udp", "1.2.3.4:99999"], /--udp "1.2.3.4:99999" has a bad port/],
+    [["--token", TEST_TOKEN, "--linger", "soon"], /--linger "soon" is not a duration/],
+    [["--token", TEST_TOKEN, "--tag", "a b"], /--tag "a b" is not a valid Loggly tag/],
+    [["--token", TEST_TOKEN, "extra"], /extra/],
+    [["-k"], /-k/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await relay(args);
+    assert.equal(result.code, 2, `exit code for ${args.join(" ")}`);
+    assert.match(result.stderr, message);
+    assert.match(result.stderr, /Usage: loggly-relay/);
+  }
+});
+
+Deno.test("a malformed token is refused without being echoed", async () => {
+  const secret = "my-secret-token-1234567890";
+  const result = await relay(["--token", secret]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /36-character UUID/);
+  assert.ok(!result.stderr.includes(secret));
+});
+
+Deno.test("a port in use exits 1 naming the address", async () => {
+  const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (blocker.addr as Deno.NetAddr).port;
+  try {
+    const result = await relay([
+      "--token",
+      TEST_TOKEN,
+      "--udp",
+      "off",
+      "--tcp",
+      `127.0.0.1:${port}`,
+    ]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`Cannot listen for tcp on 127\\.0\\.0\\.1:${port}`));
+  } finally {
+    blocker.close();
+  }
+});
+
+Deno.test("SIGTERM: stops inputs, flushes queued events, exits 0; the token never reaches stderr", async () => {
+  const stub = new LogglyStub(TEST_TOKEN).start();
+  // Linger far longer than the test: only the shutdown flush can deliver these events.
+  const p = new RelayProcess(["--loggly-url", stub.url, "--linger", "1h", "-vv"], {
+    LOGGLY_TOKEN: TEST_TOKEN,
+  });
+  try {
+    const { udp, tcp } = await p.ready();
+    await sendTcp(tcp, "<13>one\n<13>two\n");
+    await sendUdp(udp, "<13>three");
+    // Wait until the relay has read them (it logs nothing per event, so poll its TCP/UDP via a 2nd send).
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(stub.received.length, 0);
+    assert.equal(await p.stop("SIGTERM"), 0);
+    assert.deepEqual(stub.messages().sort(), ["one", "three", "two"]);
+    assert.match(p.stderr, /every accepted event was delivered \(3 delivered\)/);
+    assert.ok(!p.stderr.includes(TEST_TOKEN), "token in stderr");
+  } finally {
+    await stub.stop();
+  }
+});
+
+Deno.test("Loggly unreachable: errors are logged with the URL redacted, shutdown reports the loss", async () => {
+  const stub = new LogglyStub(TEST_TOKEN).start();
+  await stub.stop();
+  const p = new RelayProcess([
+    "--token",
+    TEST_TOKEN,
+    "--loggly-url",
+    stub.url,
+    "--linger",
+    "10ms",
+    "--retry-max-delay",
+    "50ms",
+    "--shutdown-timeout",
+    "300ms",
+    "-vv",
+  ]);
+  const { tcp } = await p.ready();
+  await sendTcp(tcp, "<13>lost in the outage\n");
+  await waitUntil(() => p.stderr.includes("retry 2"));
+  assert.equal(await p.stop("SIGINT"), 0);
+  assert.match(p.stderr, /1 events not delivered/);
+  assert.match(p.stderr, /\/bulk\/\[REDACTED\]/);
+  assert.ok(!p.stderr.includes(TEST_TOKEN), "token in stderr");
+});
+
+Deno.test("403 from Loggly is logged as a token problem, without the token", async () => {
+  const stub = new LogglyStub(TEST_TOKEN).start();
+  stub.fail({ status: 403, times: 1000 });
+  const p = new RelayProcess([
+    "--token",
+    TEST_TOKEN,
+    "--loggly-url",
+    stub.url,
+    "--linger",
+    "10ms",
+    "--retry-max-delay",
+    "50ms",
+    "--shutdown-timeout",
+    "100ms",
+  ]);
+  try {
+    const { tcp } = await p.ready();
+    await sendTcp(tcp, "<13>refused token\n");
+    await waitUntil(() => p.stderr.includes("token was refused"));
+    assert.equal(await p.stop(), 0);
+    assert.ok(!p.stderr.includes(TEST_TOKEN));
+    assert.match(p.stderr, /1 events not delivered/);
+  } finally {
+    await stub.stop();
+  }
+});
+
+Deno.test("syslog2loggly compatibility: -f FILE with apikey= and port=, -D, -v", async () => {
+  const dir = await Deno.makeTempDir();
+  const stub = new LogglyStub(TEST_TOKEN).start();
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  await Deno.writeTextFile(
+    `${dir}/syslog2loggly.conf`,
+    `# syslog2loggly configuration\napikey=${TEST_TOKEN}\nport=${port}\n`,
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...PERMISSIONS,
+      MAIN,
+      "-f",
+      `${dir}/syslog2loggly.conf`,
+      "-D",
+      "-v",
+      "--loggly-url",
+      stub.url,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    let sent = false;
+    for (let i = 0; i < 100 && !sent; i++) {
+      try {
+        await sendUdp(port, "<13>via old config");
+        await stub.waitForCount(1, 100);
+        sent = true;
+      } catch { /* not listening yet */ }
+    }
+    assert.ok(sent, "no event arrived through the old config's port");
+  } finally {
+    child.kill("SIGTERM");
+    const output = await child.output();
+    await stub.stop();
+    await Deno.remove(dir, { recursive: true });
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0);
+    assert.match(stderr, /-D is accepted/);
+    assert.ok(!stderr.includes(TEST_TOKEN));
+  }
+});
+
+Deno.test("--dry-run prints the JSON events to stdout and needs no token", async () => {
+  const p = new RelayProcess(["--dry-run"]);
+  const { tcp } = await p.ready();
+  await sendTcp(tcp, "<13>Nov 26 21:30:46 web-01 sshd[1234]: dry run event\n");
+  await waitUntil(() => p.stdout.includes("dry run event"));
+  assert.equal(await p.stop(), 0);
+  const event = JSON.parse(p.stdout.trim().split("\n")[0]);
+  assert.equal(event.message, "dry run event");
+  assert.equal(event.syslog.appName, "sshd");
+});
+
+async function waitUntil(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("Timed out waiting for a condition");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
