@@ -43,10 +43,8 @@ async function main(args: string[]): Promise<number> {
   for (const notice of notices) log.warn(notice);
   try {
     const relay = await startRelay(config);
-    log.info("Forwarding to {url} {mode}", {
-      url: config.logglyUrl,
-      mode: config.dryRun ? "(dry run: printing events to stdout)" : "",
-    });
+    if (config.dryRun) log.info("Dry run: printing events to stdout instead of sending them");
+    else log.info("Forwarding to {url}", { url: config.logglyUrl });
     const signal = await new Promise<string>((resolve) => {
       for (const name of ["SIGINT", "SIGTERM"] as const) {
         Deno.addSignalListener(name, () => resolve(name));

@@ -164,13 +164,24 @@ Deno.test("outage: events received while Loggly is down all arrive after it reco
 });
 
 Deno.test("back-pressure: a full queue pauses TCP readers (nothing lost) and makes UDP drop, counted", async () => {
-  const h = await startHarness(["--queue-max-events", "20", "--batch-max-events", "5"]);
+  // The idle timeout is far shorter than the pause: a paused reader is not an idle peer.
+  const h = await startHarness([
+    "--queue-max-events",
+    "20",
+    "--batch-max-events",
+    "5",
+    "--idle-timeout",
+    "50ms",
+  ]);
   try {
     await h.stub.stop();
-    const lines = Array.from({ length: 200 }, (_, i) => `<13>line ${i}\n`);
+    // 2 MB: far more than one read, so most of it waits unread in the socket while paused.
+    const pad = "p".repeat(1000);
+    const lines = Array.from({ length: 2000 }, (_, i) => `<13>line ${i} ${pad}\n`);
     const sending = sendTcp(h.relay.tcp!.port, ...lines);
     await h.stub.waitFor(() => h.relay.metrics.get(M.received, { input: "tcp" }) >= 20, 5000);
     for (let i = 0; i < 10; i++) await sendUdp(h.relay.udp!.port, `<13>udp ${i}`);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // several idle timeouts long
     await h.stub.waitFor(
       () => h.relay.metrics.get(M.dropped, { input: "udp", reason: "queue full" }) === 10,
       5000,
@@ -179,11 +190,11 @@ Deno.test("back-pressure: a full queue pauses TCP readers (nothing lost) and mak
     h.stub.start();
     await sending;
     await h.stub.waitFor(() =>
-      h.stub.messages().filter((m) => m.startsWith("line")).length === 200
+      h.stub.messages().filter((m) => m.startsWith("line")).length === 2000
     );
     // Batches retried after an outage may land out of order; none may be missing or doubled.
     const tcp = h.stub.messages().filter((m) => m.startsWith("line ")).sort();
-    assert.deepEqual(tcp, Array.from({ length: 200 }, (_, i) => `line ${i}`).sort());
+    assert.deepEqual(tcp, Array.from({ length: 2000 }, (_, i) => `line ${i} ${pad}`).sort());
   } finally {
     await h.stop();
   }

@@ -80,7 +80,7 @@ export function listenTcp(
   options: TcpOptions,
 ): Listener {
   const server = Deno.listen({ hostname: address.hostname, port: address.port, transport: "tcp" });
-  const connections = new Map<Deno.TcpConn, { lastRead: number }>();
+  const connections = new Map<Deno.TcpConn, { lastRead: number; paused: boolean }>();
   const handlers = new Set<Promise<void>>();
   let closing = false;
   let wakeClosing: () => void = () => {};
@@ -90,7 +90,7 @@ export function listenTcp(
     ? setInterval(() => {
       const now = Date.now();
       for (const [conn, state] of connections) {
-        if (now - state.lastRead >= options.idleTimeoutMs) {
+        if (!state.paused && now - state.lastRead >= options.idleTimeoutMs) {
           deps.log.debug("Closing idle TCP connection from {peer}", { peer: peerOf(conn) });
           deps.metrics.inc(M.connectionsClosed, { input: "tcp", reason: "idle" });
           closeQuietly(conn);
@@ -100,7 +100,7 @@ export function listenTcp(
     : undefined;
 
   const handle = async (conn: Deno.TcpConn): Promise<void> => {
-    const state = { lastRead: Date.now() };
+    const state = { lastRead: Date.now(), paused: false };
     connections.set(conn, state);
     deps.metrics.inc(M.connections, { input: "tcp" });
     deps.metrics.set(M.connectionsOpen, connections.size, { input: "tcp" });
@@ -109,7 +109,13 @@ export function listenTcp(
     const buffer = new Uint8Array(READ_BUFFER_BYTES);
     try {
       while (!closing) {
-        if (deps.queue.full) await Promise.race([deps.queue.whenNotFull(), closed]);
+        if (deps.queue.full) {
+          // Paused by our own back-pressure: that is not the peer being idle.
+          state.paused = true;
+          await Promise.race([deps.queue.whenNotFull(), closed]);
+          state.paused = false;
+          state.lastRead = Date.now();
+        }
         if (closing) break;
         const n = await conn.read(buffer);
         if (n === null) break;
