@@ -33,6 +33,11 @@ export class LogglyStub {
   readonly statuses: number[] = [];
   /** Sizes of request bodies, in order. */
   readonly requestBytes: number[] = [];
+  /** Delay before each answer, to hold requests open. */
+  delayMs = 0;
+  /** Most requests that were open at once. */
+  maxConcurrent = 0;
+  #open = 0;
   #failures: Failure[] = [];
   #server: Deno.HttpServer | null = null;
   #port = 0;
@@ -109,7 +114,9 @@ export class LogglyStub {
   }
 
   async #handle(request: Request): Promise<Response> {
-    const response = await this.#answer(request);
+    this.maxConcurrent = Math.max(this.maxConcurrent, ++this.#open);
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    const response = await this.#answer(request).finally(() => this.#open--);
     this.statuses.push(response.status);
     for (const wake of this.#waiters) wake();
     return response;

@@ -246,3 +246,14 @@ Deno.test("dead letters: events Loggly refuses with 400 go to the --dead-letter 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--syslog-timezone: RFC 3164 stamps are read in the given zone", async () => {
+  const h = await startHarness(["--syslog-timezone", "Asia/Tokyo"]);
+  try {
+    await sendUdp(h.relay.udp!.port, "<13>Jul  4 09:00:00 host app: in Tokyo");
+    await h.stub.waitForCount(1);
+    assert.match(String(h.stub.received[0].event.timestamp), /^\d{4}-07-04T00:00:00\.000Z$/);
+  } finally {
+    await h.stop();
+  }
+});

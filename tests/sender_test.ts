@@ -50,6 +50,15 @@ Deno.test("sender delivers in batches of at most batchMaxEvents, in order, and a
   });
 });
 
+Deno.test("sender keeps up to `concurrency` requests in flight, and no more", async () => {
+  await withSender({ batchMaxEvents: 10, concurrency: 3 }, async ({ stub, queue }) => {
+    stub.delayMs = 100;
+    for (let i = 0; i < 100; i++) queue.push(record(i));
+    await stub.waitForCount(100);
+    assert.equal(stub.maxConcurrent, 3);
+  });
+});
+
 Deno.test("sender never sends a request over batchMaxBytes", async () => {
   await withSender({ batchMaxBytes: 10_000 }, async ({ stub, queue }) => {
     for (let i = 0; i < 60; i++) queue.push(record(i, "", 900));

@@ -30,11 +30,16 @@ export interface ListenerDeps {
   maxMessageBytes: number;
 }
 
+const UDP_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
+
 /** Starts a UDP syslog listener: one message per datagram. */
 export async function listenUdp(address: ListenAddress, deps: ListenerDeps): Promise<Listener> {
   const { ingest, queue, metrics, maxMessageBytes } = deps;
+  // A large receive buffer rides out bursts while the event loop is busy: the kernel drops what
+  // overflows it, and those drops are invisible to the relay's counters.
   const socket = dgram.createSocket({
     type: address.hostname.includes(":") ? "udp6" : "udp4",
+    recvBufferSize: UDP_RECEIVE_BUFFER_BYTES,
   });
   socket.on("message", (message: Uint8Array, remote: { address: string }) => {
     metrics.inc(M.received, { input: "udp" });
