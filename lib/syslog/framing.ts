@@ -16,7 +16,9 @@ export interface Frame {
 const NUL = 0, LF = 10, CR = 13, SP = 32, D0 = 48, D1 = 49, D9 = 57;
 /** Longest MSG-LEN accepted; more digits than this means the line is not octet counted. */
 const MAX_DIGITS = 10;
-const HEAD = 0, OCTET = 1, SKIP = 2, LINE = 3;
+const LT = 60;
+/** HEAD: reading MSG-LEN; PEEK: MSG-LEN and SP read, waiting for the byte that decides. */
+const HEAD = 0, OCTET = 1, SKIP = 2, LINE = 3, PEEK = 4;
 
 /** Splits a byte stream into syslog messages (RFC 6587 octet counting or LF), bounded memory. */
 export class SyslogFramer {
@@ -68,18 +70,28 @@ export class SyslogFramer {
         while (i < n && digits < MAX_DIGITS && chunk[i] >= D0 && chunk[i] <= D9) i++, digits++;
         if (i === n) { // MSG-LEN may go on in the next chunk
           this.#store(chunk, start, n);
-        } else if (chunk[i] === SP) {
+        } else if (chunk[i] === SP && (i + 1 === n || chunk[i + 1] === LT)) {
+          // Octet counting only when a PRI follows: "1700000000 disk full" is a line, not a
+          // count that would swallow the next 1.7 GB of the stream.
           let declared = 0;
           for (let k = 0; k < this.#len; k++) declared = declared * 10 + this.#buf[k] - D0;
           for (let k = start; k < i; k++) declared = declared * 10 + chunk[k] - D0;
-          i++;
-          this.#len = 0;
           this.#declared = declared;
-          this.#need = Math.min(declared, this.#limit);
-          this.#state = OCTET;
+          if (++i === n) { // the byte after SP is in the next chunk
+            this.#store(chunk, start, n);
+            this.#state = PEEK;
+            continue;
+          }
+          this.#startOctet();
         } else { // not a MSG-LEN: the digits start an LF-framed line
           this.#lineTotal = this.#len;
           i = start;
+          this.#state = LINE;
+        }
+      } else if (this.#state === PEEK) {
+        if (chunk[i] === LT) this.#startOctet();
+        else {
+          this.#lineTotal = this.#len; // the held digits and SP start a line
           this.#state = LINE;
         }
       } else if (this.#state === OCTET) {
@@ -126,6 +138,13 @@ export class SyslogFramer {
     return out;
   }
 
+  /** MSG-LEN is read and a PRI follows: collect the message body. */
+  #startOctet(): void {
+    this.#len = 0;
+    this.#need = Math.min(this.#declared, this.#limit);
+    this.#state = OCTET;
+  }
+
   /** End of stream: returns a final partial message, if any (an unterminated LF line is a message; a short octet-counted one is returned truncated-marked with originalBytes = the declared length). */
   end(): Frame[] {
     const out: Frame[] = [];
@@ -135,7 +154,7 @@ export class SyslogFramer {
         out.push({ bytes: this.#buf.slice(0, this.#len), truncated });
       }
     } else if (this.#state !== SKIP) {
-      this.#lineTotal = Math.max(this.#lineTotal, this.#len); // HEAD: pending digits
+      this.#lineTotal = Math.max(this.#lineTotal, this.#len); // HEAD/PEEK: pending digits
       this.#emitLine(out);
     }
     this.#len =
