@@ -13,6 +13,7 @@ import { makeDeadLetter } from "./loggly/dead_letter.ts";
 import { type Drain, Sender } from "./loggly/sender.ts";
 import { M, Metrics } from "./metrics.ts";
 import { MemoryQueue } from "./queue/memory_queue.ts";
+import { makeRedactor } from "./redact.ts";
 import { type Listener, listenTcp, listenUdp } from "./syslog/listen.ts";
 import { Throttle } from "./throttle.ts";
 import { formatAddress, type ListenAddress } from "./units.ts";
@@ -68,7 +69,12 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       concurrency: config.concurrency,
       retryInitialDelayMs: config.retryInitialDelayMs,
       retryMaxDelayMs: config.retryMaxDelayMs,
-      deadLetter: makeDeadLetter(config.deadLetterPath, metrics, logger("sender")),
+      deadLetter: makeDeadLetter(
+        config.deadLetterPath,
+        metrics,
+        logger("sender"),
+        makeRedactor([config.token]),
+      ),
       metrics,
     });
   const listenerDeps = {

@@ -158,3 +158,25 @@ Deno.test("records keep their order within and across batches", () => {
   assert.equal(out.length, records.length);
   out.forEach((r, i) => assert.equal(r, records[i], `record ${i} out of order`));
 });
+
+Deno.test("Batcher: past maxOpen tag sets, the oldest open batch closes early", () => {
+  const batcher = new Batcher({ maxEvents: 100, maxBytes: 10_000, lingerMs: 1000, maxOpen: 2 });
+  const rec = (tags: string) => ({ bytes: new Uint8Array(10), tags });
+  assert.deepEqual(batcher.add(rec("a"), 0), []);
+  assert.deepEqual(batcher.add(rec("b"), 0), []);
+  const closed = batcher.add(rec("c"), 0);
+  assert.deepEqual(closed.map((b) => b.tags), ["a"]);
+  assert.equal(batcher.openRecords, 2);
+  assert.deepEqual(batcher.drain().map((b) => b.tags), ["b", "c"]);
+});
+
+Deno.test("Batcher: a batch closed for bytes is not closed twice when maxOpen is reached", () => {
+  const batcher = new Batcher({ maxEvents: 100, maxBytes: 25, lingerMs: 1000, maxOpen: 1 });
+  const rec = { bytes: new Uint8Array(10), tags: "a" };
+  batcher.add(rec, 0);
+  batcher.add(rec, 0);
+  const closed = batcher.add(rec, 0); // 10+1+10+1+10 > 25: the first batch closes
+  assert.equal(closed.length, 1);
+  assert.equal(closed[0].records.length, 2);
+  assert.equal(batcher.openRecords, 1);
+});

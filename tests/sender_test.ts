@@ -186,3 +186,65 @@ function senderDefaults(url: string): SenderOptions {
     metrics: new Metrics(),
   };
 }
+
+Deno.test("a redirect is not Loggly's acceptance: the events are kept and retried", async () => {
+  const target = new LogglyStub(TEST_TOKEN).start();
+  const redirecting = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(null, { status: 302, headers: { location: `${target.url}/landing` } }),
+  );
+  const port = (redirecting.addr as Deno.NetAddr).port;
+  const queue = new MemoryQueue(100, 1 << 20);
+  const sender = new Sender(queue, senderDefaults(`http://127.0.0.1:${port}`));
+  sender.start();
+  queue.push(record(1));
+  try {
+    await target.waitFor(() => false, 300).catch(() => {});
+    assert.equal(queue.heldEvents, 1);
+    assert.deepEqual(target.statuses, [], "the redirect was followed");
+  } finally {
+    assert.equal(await sender.stop(100), 1);
+    await redirecting.shutdown();
+    await target.stop();
+  }
+});
+
+Deno.test("a 200 without Loggly's ok answer (a proxy, a portal) is not acceptance", async () => {
+  const portal = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("<html>Sign in to the Wi-Fi</html>", { status: 200 }),
+  );
+  const queue = new MemoryQueue(100, 1 << 20);
+  const metrics = new Metrics();
+  const url = `http://127.0.0.1:${(portal.addr as Deno.NetAddr).port}`;
+  const sender = new Sender(queue, { ...senderDefaults(url), metrics });
+  sender.start();
+  queue.push(record(1));
+  try {
+    const deadline = Date.now() + 5000;
+    while (metrics.get(M.retries) < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(metrics.get(M.retries) >= 2);
+    assert.equal(metrics.get(M.sent), 0);
+  } finally {
+    assert.equal(await sender.stop(100), 1);
+    await portal.shutdown();
+  }
+});
+
+Deno.test("404 (a wrong --loggly-url) keeps the events and retries, it does not dead-letter", async () => {
+  let dead = 0;
+  await withSender({
+    deadLetter: () => {
+      dead++;
+      return Promise.resolve();
+    },
+  }, async ({ stub, queue }) => {
+    stub.fail({ status: 404, times: 2 });
+    queue.push(record(1));
+    await stub.waitForCount(1, 5000);
+    assert.deepEqual(stub.statuses, [404, 404, 200]);
+    assert.equal(dead, 0);
+  });
+});

@@ -21,7 +21,11 @@ export interface BatchLimits {
   maxEvents: number;
   maxBytes: number;
   lingerMs: number;
+  /** Most tag sets with an open batch; past it the oldest batch closes early (default 1000). */
+  maxOpen?: number;
 }
+
+const DEFAULT_MAX_OPEN = 1000;
 
 /** Open batches, one per tag set. */
 export class Batcher {
@@ -32,28 +36,35 @@ export class Batcher {
     this.#limits = limits;
   }
 
-  /** Adds a record; returns the batches this closed (zero, one or two). */
+  /** Adds a record; returns the batches this closed (zero to three). */
   add(record: QueuedRecord, now: number): Batch[] {
     const closed: Batch[] = [];
-    let batch = this.#open.get(record.tags);
     const size = record.bytes.length;
+    let batch = this.#open.get(record.tags);
     if (batch && batch.bytes + 1 + size > this.#limits.maxBytes) {
-      closed.push(batch);
+      this.#close(batch, closed);
       batch = undefined;
     }
     if (!batch) {
+      if (this.#open.size >= (this.#limits.maxOpen ?? DEFAULT_MAX_OPEN)) {
+        // Senders choosing endless tag sets must not grow memory or the run loop's scans: the
+        // oldest open batch (Maps keep insertion order) goes out now.
+        this.#close(this.#open.values().next().value!, closed);
+      }
       batch = { tags: record.tags, records: [], bytes: -1, openedAt: now };
       this.#open.set(record.tags, batch);
     }
     batch.records.push(record);
     batch.bytes += 1 + size;
     if (batch.records.length >= this.#limits.maxEvents || batch.bytes >= this.#limits.maxBytes) {
-      closed.push(batch);
-      this.#open.delete(record.tags);
-    } else if (closed.length > 0) {
-      this.#open.set(record.tags, batch);
+      this.#close(batch, closed);
     }
     return closed;
+  }
+
+  #close(batch: Batch, closed: Batch[]): void {
+    this.#open.delete(batch.tags);
+    closed.push(batch);
   }
 
   /** Closes and returns the batches that have lingered for `lingerMs` by `now`. */

@@ -1,5 +1,5 @@
 /**
- * Events Loggly refused for good (4xx other than 401/403/413/429) are appended to a file as
+ * Events Loggly refused for good (400, or 413 for a single event) are appended to a file as
  * NDJSON, one object per event with Loggly's answer, so that nothing is discarded silently.
  *
  * @module
@@ -9,32 +9,46 @@ import { M, type Metrics } from "../metrics.ts";
 import type { DeadLetter } from "./sender.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
-/** Returns a {@link DeadLetter} that appends to `path`, or, with no path, only counts and logs. */
-export function makeDeadLetter(path: string | null, metrics: Metrics, log: Logger): DeadLetter {
-  return async (records, status, answer) => {
+/**
+ * Returns a {@link DeadLetter} that appends to `path`, or, with no path, only counts and logs.
+ * Loggly's answer may quote the request URL: `redact` hides the token in it.
+ */
+export function makeDeadLetter(
+  path: string | null,
+  metrics: Metrics,
+  log: Logger,
+  redact: (text: string) => string,
+): DeadLetter {
+  return async (records, status, rawAnswer) => {
+    const answer = redact(rawAnswer.slice(0, 2000));
+    const events = records.length;
     if (path === null) {
-      metrics.inc(
-        M.dropped,
-        { input: "any", reason: `refused by Loggly (${status})` },
-        records.length,
-      );
+      metrics.inc(M.dropped, { input: "any", reason: `refused by Loggly (${status})` }, events);
       log.error(
-        "Dropped {events} events Loggly refused with {status}; give --dead-letter FILE to keep them",
-        { events: records.length, status },
+        "Loggly refused {events} events with {status} ({answer}); they are dropped: give " +
+          "--dead-letter FILE to keep them",
+        { events, status, answer },
       );
       return;
     }
     const head = `{"time":${JSON.stringify(new Date().toISOString())},"status":${status},` +
-      `"answer":${JSON.stringify(answer.slice(0, 2000))},"event":`;
-    const lines = records.map((r) => head + new TextDecoder().decode(r.bytes) + "}\n").join("");
+      `"answer":${JSON.stringify(answer)},"event":`;
+    const lines = records.map((r) => head + decoder.decode(r.bytes) + "}\n").join("");
     try {
       await Deno.writeFile(path, encoder.encode(lines), { append: true, create: true });
-      metrics.inc(M.deadLettered, {}, records.length);
+      metrics.inc(M.deadLettered, {}, events);
+      log.warn("Loggly refused {events} events with {status} ({answer}); appended to {path}", {
+        events,
+        status,
+        answer,
+        path,
+      });
     } catch (error) {
-      metrics.inc(M.dropped, { input: "any", reason: "dead-letter write failed" }, records.length);
+      metrics.inc(M.dropped, { input: "any", reason: "dead-letter write failed" }, events);
       log.error("Cannot append {events} refused events to --dead-letter {path}: {error}", {
-        events: records.length,
+        events,
         path,
         error,
       });

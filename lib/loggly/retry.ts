@@ -9,6 +9,7 @@ export type Verdict =
   | "delivered" // 2xx
   | "retry" // network error, 408, 429, 5xx: try again after a backoff
   | "bad-token" // 401/403: keep the events, report loudly, retry slowly
+  | "bad-endpoint" // 404/405: --loggly-url is wrong, not the events: keep, report, retry slowly
   | "split" // 413 with more than one event: send the halves separately
   | "reject"; // any other 4xx: the events can never be accepted; dead-letter them
 
@@ -17,6 +18,7 @@ export function verdictFor(status: number | null, events: number): Verdict {
   if (status === null) return "retry";
   if (status >= 200 && status < 300) return "delivered";
   if (status === 401 || status === 403) return "bad-token";
+  if (status === 404 || status === 405) return "bad-endpoint";
   if (status === 413 && events > 1) return "split";
   if (status === 408 || status === 429 || status >= 500) return "retry";
   if (status >= 400) return "reject";

@@ -47,8 +47,11 @@ export interface Drain {
   stop(timeoutMs: number): Promise<number>;
 }
 
-/** How often a 401/403 is logged while it lasts. */
-const BAD_TOKEN_LOG_INTERVAL_MS = 60_000;
+/** How often a 401/403/404 is logged while it lasts. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+/** Base request timeout, plus one second per 100 KB of body for slow links. */
+const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_BYTES_PER_SECOND = 100_000;
 
 /** The Loggly bulk sender. */
 export class Sender implements Drain {
@@ -61,11 +64,11 @@ export class Sender implements Drain {
   readonly #inFlight = new Set<Promise<void>>();
   #stopping = false;
   #loop: Promise<void> | null = null;
-  #lastBadTokenLog = -Infinity;
+  #lastRefusalLog = -Infinity;
 
   constructor(queue: EventQueue, options: SenderOptions) {
     this.#queue = queue;
-    this.#o = { requestTimeoutMs: 30_000, log: logger("sender"), ...options };
+    this.#o = { requestTimeoutMs: REQUEST_TIMEOUT_MS, log: logger("sender"), ...options };
     this.#batcher = new Batcher({
       maxEvents: options.batchMaxEvents,
       maxBytes: options.batchMaxBytes,
@@ -99,7 +102,7 @@ export class Sender implements Drain {
       while (this.#ready.length < concurrency && this.#queue.pending > 0) {
         const now = this.#o.now();
         for (const record of this.#queue.take(batchMaxEvents)) {
-          this.#ready.push(...this.#batcher.add(record, now));
+          for (const batch of this.#batcher.add(record, now)) this.#ready.push(batch);
         }
       }
       this.#ready.push(
@@ -131,22 +134,18 @@ export class Sender implements Drain {
         this.#o.metrics.inc(M.sent, {}, records.length);
         return;
       }
+      if (this.#abort.signal.aborted) return; // shutdown gave up: the events stay unsent
       if (verdict === "split") {
         const half = Math.ceil(records.length / 2);
         this.#o.log.warn("Loggly answered 413 for {events} events; sending them in two halves", {
           events: records.length,
         });
-        await Promise.all([
-          this.#deliver(this.#sub(batch, records.slice(0, half))),
-          this.#deliver(this.#sub(batch, records.slice(half))),
-        ]);
+        // One after the other, so that a split never exceeds --concurrency.
+        await this.#deliver(this.#sub(batch, records.slice(0, half)));
+        await this.#deliver(this.#sub(batch, records.slice(half)));
         return;
       }
       if (verdict === "reject") {
-        this.#o.log.error(
-          "Loggly refused {events} events with {status}: {answer}; they go to the dead-letter file",
-          { events: records.length, status: answer.status, answer: answer.text.slice(0, 500) },
-        );
         await this.#o.deadLetter(records, answer.status!, answer.text);
         this.#queue.ack(records);
         return;
@@ -157,9 +156,9 @@ export class Sender implements Drain {
         this.#o.random,
         answer.retryAfterMs,
       );
-      if (verdict === "bad-token") {
+      if (verdict === "bad-token" || verdict === "bad-endpoint") {
         wait = Math.max(wait, this.#o.retryMaxDelayMs);
-        this.#logBadToken(answer.status!, records.length);
+        this.#logRefusal(verdict, answer.status!, records.length);
       } else {
         this.#o.log.warn(
           "Sending {events} events failed ({reason}); retry {attempt} in {wait} ms",
@@ -181,13 +180,16 @@ export class Sender implements Drain {
     return { tags: batch.tags, records, bytes, openedAt: batch.openedAt };
   }
 
-  #logBadToken(status: number, events: number): void {
+  #logRefusal(verdict: "bad-token" | "bad-endpoint", status: number, events: number): void {
     const now = this.#o.now();
-    if (now - this.#lastBadTokenLog < BAD_TOKEN_LOG_INTERVAL_MS) return;
-    this.#lastBadTokenLog = now;
+    if (now - this.#lastRefusalLog < REFUSAL_LOG_INTERVAL_MS) return;
+    this.#lastRefusalLog = now;
+    const cause = verdict === "bad-token"
+      ? "the token was refused. Check --token (Source Setup > Customer Tokens)"
+      : "no Loggly input at that address. Check --loggly-url";
     this.#o.log.error(
-      "Loggly answered {status}: the token was refused. Check --token (Source Setup > Customer " +
-        "Tokens); {events} events are kept and retried every {wait} ms until it is accepted",
+      `Loggly answered {status}: ${cause}; {events} events are kept and retried every {wait} ms ` +
+        "until it is accepted",
       { status, events, wait: this.#o.retryMaxDelayMs },
     );
   }
@@ -197,18 +199,27 @@ export class Sender implements Drain {
   ): Promise<{ status: number | null; text: string; retryAfterMs: number | null }> {
     const tags = batch.tags === "" ? "" : `tag/${batch.tags}/`;
     const url = `${this.#o.url}/bulk/${this.#o.token}/${tags}`;
-    const signal = AbortSignal.any([
-      this.#abort.signal,
-      AbortSignal.timeout(this.#o.requestTimeoutMs),
-    ]);
+    const timeoutMs = this.#o.requestTimeoutMs +
+      Math.floor(batch.bytes / REQUEST_BYTES_PER_SECOND) * 1000;
+    const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]);
     try {
       const response = await this.#o.fetch(url, {
         method: "POST",
         body: joinLines(batch),
         headers: { "content-type": "text/plain", "user-agent": `loggly-relay/${VERSION}` },
+        // A redirect would turn the POST into a GET whose 200 is not Loggly's acceptance.
+        redirect: "manual",
         signal,
       });
       const text = await response.text();
+      if (response.ok && !LOGGLY_OK.test(text)) {
+        // A captive portal or proxy answering 200 has not accepted anything: keep the events.
+        return {
+          status: null,
+          text: `HTTP ${response.status} without Loggly's "ok" answer`,
+          retryAfterMs: null,
+        };
+      }
       const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.#o.now());
       return { status: response.status, text, retryAfterMs };
     } catch (error) {
@@ -216,6 +227,9 @@ export class Sender implements Drain {
     }
   }
 }
+
+/** Loggly's acceptance: `{"response":"ok"}`, whatever the spacing. */
+const LOGGLY_OK = /"response"\s*:\s*"ok"/;
 
 /** The request body: the batch's records separated by newlines. */
 export function joinLines(batch: Batch): Uint8Array<ArrayBuffer> {
