@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { REDACTED } from "./redact.ts";
 import { isValidTimeZone } from "./syslog/parse.ts";
 import {
   ConfigError,
@@ -223,8 +224,10 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
 
 function argsErrorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  // node's messages are precise but verbose; keep their first sentence.
-  return text.split(". To specify")[0].replace(/^Unknown option/, "Unknown flag");
+  // node's messages are precise but verbose; keep their first sentence. A stray argument may be
+  // a token that lost its flag (`--token= UUID`): never echo one.
+  return text.split(". To specify")[0].replace(/^Unknown option/, "Unknown flag")
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, REDACTED);
 }
 
 function readToken(
@@ -239,7 +242,7 @@ function readToken(
     [token, origin] = [flag, "--token"];
   } else if (file !== undefined) {
     [token, origin] = [readFile("--token-file", file, sources).trim(), `--token-file ${file}`];
-  } else if (sources.env("LOGGLY_TOKEN") !== undefined) {
+  } else if ((sources.env("LOGGLY_TOKEN") ?? "") !== "") {
     [token, origin] = [sources.env("LOGGLY_TOKEN"), "LOGGLY_TOKEN"];
   } else {
     [token, origin] = [legacy, "apikey= in -f"];
@@ -297,7 +300,7 @@ function parseLogglyUrl(value: string): string {
       `--loggly-url "${value}" must start with https:// (or http:// for tests)`,
     );
   }
-  if (url.search || url.hash || url.username) {
+  if (url.search || url.hash || url.username || url.password) {
     throw new ConfigError(
       `--loggly-url "${value}" must be a base URL without query, fragment or credentials`,
     );

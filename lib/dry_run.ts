@@ -20,11 +20,13 @@ export class DryRunDrain implements Drain {
     this.#loop ??= this.#run();
   }
 
-  async stop(_timeoutMs: number): Promise<number> {
+  async stop(timeoutMs: number): Promise<number> {
     this.#stopping = true;
     this.#wake.notify();
-    await this.#loop;
-    this.#out.releaseLock();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
+    await Promise.race([this.#loop, timeout]); // stdout may be blocked by a stalled reader
+    clearTimeout(timer);
     return this.#queue.heldEvents;
   }
 

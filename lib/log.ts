@@ -7,12 +7,12 @@
 import {
   configure,
   getLogger,
-  getStreamSink,
   getTextFormatter,
   type Logger,
   type LogLevel,
   type LogRecord,
   reset,
+  type Sink,
 } from "@logtape/logtape";
 
 export type { Logger };
@@ -49,13 +49,38 @@ export async function setupLogging(options: LogOptions): Promise<void> {
   const formatter = (record: LogRecord): string => options.redact(base(record));
   await configure({
     reset: true,
-    sinks: {
-      stderr: getStreamSink(options.stream ?? Deno.stderr.writable, { formatter }),
-    },
+    sinks: { stderr: lossySink(options.stream ?? Deno.stderr.writable, formatter) },
     loggers: [
       { category: [LOG_CATEGORY], lowestLevel: levelFor(options.verbosity), sinks: ["stderr"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
     ],
+  });
+}
+
+/**
+ * Writes formatted lines to `stream`, in order. A broken stream (stderr piped into a program that
+ * exited) loses log lines, never the relay: write errors are swallowed.
+ */
+function lossySink(
+  stream: WritableStream<Uint8Array>,
+  formatter: (record: LogRecord) => string,
+): Sink & AsyncDisposable {
+  const writer = stream.getWriter();
+  const encoder = new TextEncoder();
+  let broken = false;
+  let last: Promise<void> = Promise.resolve();
+  const sink = (record: LogRecord) => {
+    if (broken) return;
+    last = writer.write(encoder.encode(formatter(record))).catch(() => {
+      broken = true;
+    });
+  };
+  // LogTape awaits this on reset, so that the last lines are out before the process exits.
+  return Object.assign(sink, {
+    [Symbol.asyncDispose]: async () => {
+      await last;
+      writer.releaseLock();
+    },
   });
 }
 

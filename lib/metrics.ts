@@ -105,6 +105,7 @@ export const M = {
   queueEvents: "loggly_relay_queue_events",
   queueBytes: "loggly_relay_queue_bytes",
   connections: "loggly_relay_connections_total",
+  acceptErrors: "loggly_relay_accept_errors_total",
   connectionsClosed: "loggly_relay_connections_closed_total",
   connectionsOpen: "loggly_relay_connections_open",
 } as const;

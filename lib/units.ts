@@ -22,8 +22,16 @@ export function parseDuration(flag: string, value: string): number {
       `${flag} "${value}" is not a duration: use a number of seconds or a value like 500ms, 10s, 5m`,
     );
   }
-  return Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? "s"]);
+  const ms = Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? "s"]);
+  if (ms > MAX_DURATION_MS) {
+    // Timers cannot wait longer: a larger value would fire at once instead.
+    throw new ConfigError(`${flag} "${value}" is too long: the longest is 24 days (576h)`);
+  }
+  return ms;
 }
+
+/** The longest timer JavaScript can set (2^31 - 1 ms, about 24.8 days). */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
 
 const SIZE_UNITS: Record<string, number> = {
   "": 1,

@@ -17,17 +17,17 @@ Inputs
       --udp HOST:PORT        syslog over UDP (default 0.0.0.0:5140; "off" to disable)
       --tcp HOST:PORT        syslog over TCP (default 0.0.0.0:5140; "off" to disable)
   -p, --port PORT            port of both UDP and TCP (syslog2loggly's flag)
-      --max-message-bytes N  longer messages are truncated and marked (default 64KiB)
+      --max-message-bytes SIZE  longer messages are truncated and marked (default 64KiB)
       --idle-timeout DUR     close TCP connections idle this long (default 10m; 0 = never)
       --syslog-timezone TZ   zone of RFC 3164 stamps, which carry none (default UTC)
 
 Delivery
       --batch-max-events N   events per request (default 1000)
-      --batch-max-bytes N    bytes per request (default and maximum 5MB)
+      --batch-max-bytes SIZE bytes per request (default and maximum 5MB)
       --linger DUR           send a partial batch after this long (default 1s)
       --concurrency N        requests in flight (default 4)
       --queue-max-events N   events held in memory before back-pressure (default 100000)
-      --queue-max-bytes N    bytes held in memory before back-pressure (default 64MiB)
+      --queue-max-bytes SIZE bytes held in memory before back-pressure (default 64MiB)
       --retry-initial-delay DUR  first retry delay (default 500ms)
       --retry-max-delay DUR  longest retry delay (default 60s)
       --dead-letter FILE     append events Loggly refused (4xx) here as NDJSON
@@ -43,6 +43,6 @@ Other
   -h, --help                 show this help
       --version              show the version
 
-DUR is 500ms, 10s, 5m or a number of seconds; N accepts 64KiB, 5MB, 1GiB.
+DUR is 500ms, 10s, 5m or a number of seconds; SIZE is bytes, or 64KiB, 5MB, 1GiB.
 Flags override LOGGLY_TOKEN, which overrides -f.
 `;

@@ -384,3 +384,28 @@ Deno.test("a flag missing its value is a ConfigError naming the flag", () => {
 Deno.test("a positional argument is a ConfigError naming it", () => {
   assertConfigError(["--token", TOKEN, "extra"], ["extra"]);
 });
+
+Deno.test("an empty LOGGLY_TOKEN does not hide apikey= from -f", () => {
+  const src = sources({ LOGGLY_TOKEN: "" }, { "/etc/s.conf": `apikey=${TOKEN}\n` });
+  assert.equal(run(["-f", "/etc/s.conf"], src).config.token, TOKEN);
+});
+
+Deno.test("--loggly-url: credentials in the URL are refused (they would be logged)", () => {
+  assertConfigError(["--token", TOKEN, "--loggly-url", "https://:pass@logs.example"], [
+    "without query, fragment or credentials",
+  ]);
+});
+
+Deno.test("a stray argument that looks like a token is not echoed", () => {
+  const message = assertConfigError(["--token=", TOKEN], ["Unexpected argument"]);
+  assert.ok(!message.includes(TOKEN), message);
+});
+
+Deno.test("durations longer than a timer can wait (24 days) are refused", () => {
+  assertConfigError(["--token", TOKEN, "--shutdown-timeout", "1000h"], [
+    "--shutdown-timeout",
+    "1000h",
+    "too long",
+  ]);
+  assert.equal(config("--retry-max-delay", "576h").retryMaxDelayMs, 576 * 3_600_000);
+});

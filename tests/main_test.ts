@@ -20,9 +20,14 @@ class RelayProcess {
   stdout = "";
   #ready: Promise<{ udp: number; tcp: number }>;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
-    const child = new Deno.Command(Deno.execPath(), {
+  /** `maxFiles` runs the relay under `ulimit -n` (a bash on PATH is needed for that). */
+  constructor(args: string[], env: Record<string, string> = {}, maxFiles?: number) {
+    const wrapper = maxFiles === undefined
+      ? []
+      : ["-c", `ulimit -n ${maxFiles} && exec "$0" "$@"`, Deno.execPath()];
+    const child = new Deno.Command(maxFiles === undefined ? Deno.execPath() : "bash", {
       args: [
+        ...wrapper,
         "run",
         ...PERMISSIONS,
         MAIN,
@@ -259,9 +264,31 @@ Deno.test("--dry-run prints the JSON events to stdout and needs no token", async
   assert.equal(event.syslog.appName, "sshd");
 });
 
-async function waitUntil(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+Deno.test("running out of file descriptors pauses accepting; the TCP listener recovers", async () => {
+  const p = new RelayProcess(["--dry-run"], {}, 100);
+  const { tcp } = await p.ready();
+  const conns: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 150; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: tcp }));
+    }
+    await waitUntil(() => p.stderr.includes("Accepting a TCP connection failed"));
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+  await waitUntil(async () => {
+    await sendTcp(tcp, "<13>after the storm\n").catch(() => {});
+    return p.stdout.includes("after the storm");
+  }, 15_000);
+  assert.equal(await p.stop(), 0);
+});
+
+async function waitUntil(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error("Timed out waiting for a condition");
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -90,6 +90,8 @@ Deno.test("bad input: garbage, invalid UTF-8, a 3 MB line and a bogus octet coun
     await sendUdp(h.relay.udp!.port, new Uint8Array([0x3c, 0x31, 0x33, 0x3e, 0xff, 0xfe, 0x41]));
     await sendTcp(h.relay.tcp!.port, "x".repeat(3 * 1024 * 1024) + "\n", "<13>after big\n");
     await sendTcp(h.relay.tcp!.port, "99999999999 <13>bogus count\n", "5 <13>hello world\n");
+    // Digits and a space but no PRI: a line, not an octet count swallowing what follows.
+    await sendTcp(h.relay.tcp!.port, "1700000000 disk almost full\n<13>after digits\n");
     await sendTcp(h.relay.tcp!.port, "<13>still alive\n");
     await sendUdp(h.relay.udp!.port, "<13>udp still alive");
     await h.stub.waitFor(
@@ -99,6 +101,8 @@ Deno.test("bad input: garbage, invalid UTF-8, a 3 MB line and a bogus octet coun
     );
     const messages = h.stub.messages();
     assert.ok(messages.includes("after big"));
+    assert.ok(messages.includes("1700000000 disk almost full"));
+    assert.ok(messages.includes("after digits"));
     assert.ok(messages.some((m) => m === "A" || m.endsWith("\uFFFDA")), "invalid UTF-8 replaced");
     const big = h.stub.received.find((r) => String(r.event.message).startsWith("xxx"))!;
     const relay = big.event.relay as Record<string, Record<string, number>>;
@@ -233,13 +237,15 @@ Deno.test("dead letters: events Loggly refuses with 400 go to the --dead-letter 
   const path = `${dir}/dead.ndjson`;
   const h = await startHarness(["--dead-letter", path]);
   try {
-    h.stub.fail({ status: 400, times: 1, body: "invalid event" });
+    // Loggly's answer may quote the URL, token included: the file must not keep it.
+    h.stub.fail({ status: 400, times: 1, body: `invalid event for /bulk/${h.stub.token}/` });
     await sendTcp(h.relay.tcp!.port, "<13>refused one\n");
     await h.stub.waitFor(() => h.relay.metrics.get(M.deadLettered) === 1, 5000, "dead letter");
     const [line] = (await Deno.readTextFile(path)).trim().split("\n");
     const entry = JSON.parse(line);
     assert.equal(entry.status, 400);
-    assert.equal(entry.answer, "invalid event");
+    assert.equal(entry.answer, "invalid event for /bulk/[REDACTED]/");
+    assert.ok(!(await Deno.readTextFile(path)).includes(h.stub.token));
     assert.equal(entry.event.message, "refused one");
   } finally {
     await h.stop();

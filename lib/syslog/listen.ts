@@ -77,6 +77,8 @@ export interface TcpOptions {
 }
 
 const READ_BUFFER_BYTES = 64 * 1024;
+const ACCEPT_RETRY_MS = 100;
+const ACCEPT_ERROR_LOG_INTERVAL_MS = 10_000;
 
 /** Starts a TCP syslog listener (RFC 6587: octet counting or LF framing, per message). */
 export function listenTcp(
@@ -145,13 +147,24 @@ export function listenTcp(
   };
 
   const acceptLoop = (async () => {
-    try {
-      for await (const conn of server) {
-        const handler = handle(conn).finally(() => handlers.delete(handler));
-        handlers.add(handler);
+    let lastErrorLog = -Infinity;
+    while (!closing) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await server.accept();
+      } catch (error) {
+        if (closing) break;
+        // Out of file descriptors and the like pass; the listener must outlive them.
+        deps.metrics.inc(M.acceptErrors, { input: "tcp" });
+        if (Date.now() - lastErrorLog >= ACCEPT_ERROR_LOG_INTERVAL_MS) {
+          lastErrorLog = Date.now();
+          deps.log.error("Accepting a TCP connection failed: {error}; retrying", { error });
+        }
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        continue;
       }
-    } catch (error) {
-      if (!closing) deps.log.error("TCP listener failed: {error}", { error });
+      const handler = handle(conn).finally(() => handlers.delete(handler));
+      handlers.add(handler);
     }
   })();
 
