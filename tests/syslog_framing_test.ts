@@ -249,12 +249,13 @@ Deno.test("end() returns the partial message", () => {
   assert.deepEqual(show(framer.push(enc.encode("4 <1>x"))), ["<1>x"]); // reusable after end()
 });
 
-Deno.test("frames survive reuse of the pushed chunk", () => {
+Deno.test("frames whole in a chunk are views of it; bytes held across pushes are copies", () => {
   const framer = new SyslogFramer(64);
   const chunk = enc.encode("abc\n4 <1>d12 x\n12 ");
   const frames = framer.push(chunk);
-  chunk.fill(0);
   assert.deepEqual(show(frames), ["abc", "<1>d", "12 x"]);
+  assert.ok(frames.every((f) => f.bytes.buffer === chunk.buffer), "not views of the chunk");
+  chunk.fill(0);
   const next = enc.encode("y\n");
   const more = framer.push(next); // the held "12 " was copied: chunk's reuse does not show
   next.fill(0);

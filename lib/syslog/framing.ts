@@ -7,7 +7,11 @@
 
 /** One message cut out of a stream. */
 export interface Frame {
-  /** The message bytes: always a fresh copy, so the pushed chunk's buffer may be reused. */
+  /**
+   * The message bytes. A message that lay whole in one pushed chunk is a view of that chunk (no
+   * copy on the hot path): consume the frames before reusing the chunk's buffer. Bytes held
+   * across pushes are copied, so the framer's own buffer never leaks out.
+   */
   bytes: Uint8Array;
   /** Set when the message was longer than the limit: `bytes` holds its first `limit` bytes. */
   truncated?: { originalBytes: number; limit: number };
@@ -97,7 +101,7 @@ export class SyslogFramer {
       } else if (this.#state === OCTET) {
         const need = this.#need;
         if (this.#len === 0 && n - i >= need) {
-          out.push(this.#frame(chunk, i, need, this.#declared));
+          out.push(this.#frame(chunk, i, need, this.#declared, true));
           i += need;
         } else {
           const take = Math.min(need, n - i);
@@ -126,7 +130,7 @@ export class SyslogFramer {
         }
         if (this.#lineTotal === 0) { // whole line in this chunk
           const size = end - i - (end > i && chunk[end - 1] === CR ? 1 : 0);
-          if (size > 0) out.push(this.#frame(chunk, i, Math.min(size, this.#limit), size));
+          if (size > 0) out.push(this.#frame(chunk, i, Math.min(size, this.#limit), size, true));
         } else {
           this.#keepLine(chunk, i, end);
           this.#emitLine(out);
@@ -167,8 +171,8 @@ export class SyslogFramer {
     return out;
   }
 
-  #frame(src: Uint8Array, start: number, kept: number, originalBytes: number): Frame {
-    const bytes = src.slice(start, start + kept);
+  #frame(src: Uint8Array, start: number, kept: number, originalBytes: number, view = false): Frame {
+    const bytes = view ? src.subarray(start, start + kept) : src.slice(start, start + kept);
     return originalBytes > this.#limit
       ? { bytes, truncated: { originalBytes, limit: this.#limit } }
       : { bytes };
