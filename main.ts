@@ -56,7 +56,11 @@ async function main(args: string[]): Promise<number> {
     });
     const unsent = await relay.stop();
     const sent = relay.metrics.get(M.sent);
-    if (unsent > 0) {
+    if (unsent > 0 && relay.durable) {
+      log.warn("Stopped with {unsent} events kept in the spool; they are sent at the next start", {
+        unsent,
+      });
+    } else if (unsent > 0) {
       log.error("Stopped with {unsent} events not delivered to Loggly ({sent} delivered)", {
         unsent,
         sent,

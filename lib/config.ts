@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { REDACTED } from "./redact.ts";
+import type { SpoolSync } from "./queue/spool.ts";
 import { isValidTimeZone } from "./syslog/parse.ts";
 import {
   ConfigError,
@@ -51,6 +52,10 @@ export interface Config {
   readonly concurrency: number;
   readonly retryInitialDelayMs: number;
   readonly retryMaxDelayMs: number;
+  /** Directory of the durable queue; null keeps events in memory only. */
+  readonly spoolDir: string | null;
+  readonly spoolSync: SpoolSync;
+  readonly spoolMaxBytes: number;
 }
 
 /** What the command line asks for. */
@@ -86,6 +91,9 @@ const OPTIONS = {
   "retry-initial-delay": { type: "string" },
   "retry-max-delay": { type: "string" },
   "dead-letter": { type: "string" },
+  spool: { type: "string" },
+  "spool-sync": { type: "string" },
+  "spool-max-bytes": { type: "string" },
   "shutdown-timeout": { type: "string" },
   verbose: { type: "boolean", short: "v", multiple: true },
   "log-format": { type: "string" },
@@ -151,6 +159,14 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     );
   }
 
+  const spoolSync = values["spool-sync"] ?? "interval";
+  if (spoolSync !== "always" && spoolSync !== "interval" && spoolSync !== "os") {
+    throw new ConfigError(`--spool-sync "${spoolSync}" is not known: use always, interval or os`);
+  }
+  if (values.spool === undefined && (values["spool-sync"] ?? values["spool-max-bytes"])) {
+    throw new ConfigError("--spool-sync and --spool-max-bytes need --spool DIR");
+  }
+
   const logFormat = values["log-format"] ?? "text";
   if (logFormat !== "text" && logFormat !== "json") {
     throw new ConfigError(`--log-format "${logFormat}" is not known: use text or json`);
@@ -212,6 +228,9 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     concurrency: count("concurrency", 4, 64),
     retryInitialDelayMs,
     retryMaxDelayMs,
+    spoolDir: values.spool ?? null,
+    spoolSync,
+    spoolMaxBytes: size("spool-max-bytes", 1024 ** 3, 1024 * 1024, 2 ** 50),
   };
   if (config.logglyUrl.startsWith("http://") && !isLoopbackUrl(config.logglyUrl)) {
     notices.push("--loggly-url uses http://: the token and the events travel unencrypted");

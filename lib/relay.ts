@@ -13,6 +13,8 @@ import { makeDeadLetter } from "./loggly/dead_letter.ts";
 import { type Drain, Sender } from "./loggly/sender.ts";
 import { M, Metrics } from "./metrics.ts";
 import { MemoryQueue } from "./queue/memory_queue.ts";
+import type { EventQueue } from "./queue/queue.ts";
+import { openSpool } from "./queue/spool.ts";
 import { makeRedactor } from "./redact.ts";
 import { type Listener, listenTcp, listenUdp } from "./syslog/listen.ts";
 import { Throttle } from "./throttle.ts";
@@ -33,6 +35,8 @@ export interface Relay {
   readonly udp: ListenAddress | null;
   readonly tcp: ListenAddress | null;
   readonly metrics: Metrics;
+  /** True when unsent events stay on disk for the next start. */
+  readonly durable: boolean;
   /** Stops the listeners, then flushes for up to `timeoutMs`; returns the events left unsent. */
   stop(timeoutMs?: number): Promise<number>;
 }
@@ -45,7 +49,16 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const metrics = deps.metrics ?? new Metrics();
   const now = deps.now ?? Date.now;
   const log = logger("relay");
-  const queue = new MemoryQueue(config.queueMaxEvents, config.queueMaxBytes);
+  const queue: EventQueue = config.spoolDir === null
+    ? new MemoryQueue(config.queueMaxEvents, config.queueMaxBytes)
+    : openSpool({
+      dir: config.spoolDir,
+      sync: config.spoolSync,
+      maxBytes: config.spoolMaxBytes,
+      cacheBytes: config.queueMaxBytes,
+      metrics,
+      log: logger("spool"),
+    });
   const ingest = new Ingest({
     tags: config.tags,
     timeZone: config.syslogTimeZone,
@@ -101,6 +114,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     }
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close()));
+    await queue.close();
     throw error;
   }
   drain.start();
@@ -121,10 +135,12 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     udp: udp?.address ?? null,
     tcp: tcp?.address ?? null,
     metrics,
+    durable: config.spoolDir !== null,
     async stop(timeoutMs = config.shutdownTimeoutMs) {
       await Promise.all(listeners.map((l) => l.close()));
       const unsent = await drain.stop(timeoutMs);
       clearInterval(gauges);
+      await queue.close();
       return unsent;
     },
   };

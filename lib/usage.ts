@@ -33,6 +33,11 @@ Delivery
       --dead-letter FILE     append events Loggly refused (4xx) here as NDJSON
       --shutdown-timeout DUR time to flush on SIGINT/SIGTERM (default 10s)
 
+Durable spool (off: events are held in memory only)
+      --spool DIR            keep events on disk until Loggly accepts them (SQLite, WAL)
+      --spool-sync POLICY    always, interval (default) or os: what a power cut can lose
+      --spool-max-bytes SIZE events held on disk before back-pressure (default 1GiB)
+
 The relay's own logs (stderr)
   -v, --verbose              more detail (repeat for more)
       --log-format FORMAT    text (default) or json

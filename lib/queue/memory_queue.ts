@@ -66,6 +66,14 @@ export class MemoryQueue implements EventQueue {
     this.#listener = listener;
   }
 
+  flushed(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
   ack(records: readonly QueuedRecord[]): void {
     for (const record of records) this.#heldBytes -= record.bytes.length;
     this.#heldEvents -= records.length;

@@ -11,6 +11,8 @@ export interface QueuedRecord {
   readonly bytes: Uint8Array;
   /** Sorted, comma-joined Loggly tags ("" for none); events with different tags go in different requests. */
   readonly tags: string;
+  /** The record's place in a durable queue; absent in memory. */
+  readonly id?: number;
 }
 
 /**
@@ -39,4 +41,8 @@ export interface EventQueue {
   readonly heldEvents: number;
   /** Bytes held. */
   readonly heldBytes: number;
+  /** Resolves once every record pushed so far is as durable as the queue makes it. */
+  flushed(): Promise<void>;
+  /** Makes what is held durable (if the queue is) and releases its resources. */
+  close(): Promise<void>;
 }

@@ -1,0 +1,388 @@
+/**
+ * The durable queue (`--spool DIR`): every event is written to SQLite in WAL mode, in group
+ * commits, and deleted only when Loggly accepted the request that carried it. Recent records are
+ * also kept in memory, so the sender reads the disk only for a backlog (after a restart, or when
+ * an outage outgrew the memory cache).
+ *
+ * @module
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Logger } from "../log.ts";
+import { M, type Metrics } from "../metrics.ts";
+import type { EventQueue, QueuedRecord } from "./queue.ts";
+
+/** What a crash (kill -9) or a power cut may lose, per policy; see the README. */
+export type SpoolSync = "always" | "interval" | "os";
+
+/** Settings of a spool. */
+export interface SpoolOptions {
+  dir: string;
+  sync: SpoolSync;
+  /** Bytes of events held before back-pressure. */
+  maxBytes: number;
+  /** Bytes of recent records also kept in memory. */
+  cacheBytes: number;
+  /** With `interval`: how often the WAL is fsynced. */
+  syncIntervalMs?: number;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/** A spool that cannot be opened: in use, unwritable, or not a spool. */
+export class SpoolError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SpoolError";
+  }
+}
+
+/** Longest wait before pushed records are committed (group commit). */
+const COMMIT_DELAY_MS = 5;
+/** Records that trigger a commit at once. */
+const COMMIT_RECORDS = 4096;
+const RETRY_FAILED_COMMIT_MS = 1000;
+const DEFAULT_SYNC_INTERVAL_MS = 1000;
+
+/**
+ * Opens (creating if needed) the spool in `options.dir`; throws SpoolError with what to do. A
+ * damaged database file is moved aside (kept for inspection, never deleted) and a new one begun,
+ * so that a relay under a service manager does not crash-loop on it.
+ */
+export function openSpool(options: SpoolOptions): Spool {
+  const path = `${options.dir}/spool.db`;
+  try {
+    Deno.mkdirSync(options.dir, { recursive: true });
+  } catch (error) {
+    throw new SpoolError(
+      `Cannot create --spool ${options.dir} (${reason(error)}): pick a writable directory`,
+      { cause: error },
+    );
+  }
+  try {
+    return spoolOn(openDatabase(path, options), options);
+  } catch (error) {
+    if (!/not a database|malformed|corrupt/i.test(reason(error))) throw explain(error, options);
+    const aside = `${path}.damaged-${Date.now()}`;
+    for (const suffix of ["", "-wal", "-shm"]) {
+      try {
+        Deno.renameSync(path + suffix, aside + suffix);
+      } catch {
+        // that file did not exist
+      }
+    }
+    options.metrics.inc(M.spoolDamaged);
+    options.log.error(
+      "The spool {path} is damaged ({error}); moved it to {aside} and started a new one. " +
+        "Events in it were not sent",
+      { path, error: reason(error), aside },
+    );
+    try {
+      return spoolOn(openDatabase(path, options), options);
+    } catch (again) {
+      throw explain(again, options);
+    }
+  }
+}
+
+/** The spool over an open database; the database is closed (its lock freed) if that fails. */
+function spoolOn(db: DatabaseSync, options: SpoolOptions): Spool {
+  try {
+    return new Spool(db, options);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function openDatabase(path: string, options: SpoolOptions): DatabaseSync {
+  const db = new DatabaseSync(path);
+  try {
+    db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = ${options.sync === "always" ? "FULL" : "NORMAL"};`);
+    // Take the exclusive lock now: a second relay on the same directory must fail at start.
+    db.exec("BEGIN EXCLUSIVE; COMMIT;");
+    db.exec(`CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, tags TEXT NOT NULL,
+        body BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);`);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function explain(error: unknown, options: SpoolOptions): SpoolError {
+  const text = reason(error);
+  const message = /locked|busy/i.test(text)
+    ? `--spool ${options.dir} is in use by another loggly-relay: give each relay its own directory`
+    : /readonly|read-only|permission|unable to open|disk I\/O/i.test(text)
+    ? `Cannot write --spool ${options.dir} (${text}): pick a writable directory`
+    : `--spool ${options.dir} cannot be opened (${text})`;
+  return new SpoolError(message, { cause: error });
+}
+
+/** The SQLite-backed {@link EventQueue}. */
+export class Spool implements EventQueue {
+  readonly #db: DatabaseSync;
+  readonly #o: SpoolOptions;
+  readonly #insert: StatementSync;
+  readonly #delete: StatementSync;
+  readonly #setTaken: StatementSync;
+  readonly #readBacklog: StatementSync;
+  /** Recent records, ids #cacheStart .. #nextId - 1, in order. */
+  #cache: QueuedRecord[] = [];
+  #cacheHead = 0;
+  #cacheStart: number;
+  #cacheBytes = 0;
+  #nextId: number;
+  /** Next id to hand to the sender. */
+  #readId: number;
+  /** Records on disk only, not yet taken (ids below #cacheStart). */
+  #backlog: number;
+  #toInsert: QueuedRecord[] = [];
+  #toDelete: number[] = [];
+  #takenThrough: number;
+  #commitTimer: ReturnType<typeof setTimeout> | undefined;
+  #syncTimer: ReturnType<typeof setInterval> | undefined;
+  #flushWaiters: (() => void)[] = [];
+  #failing = false;
+  #lastFailureLog = -Infinity;
+  #heldEvents: number;
+  #heldBytes: number;
+  #notFullWaiters: (() => void)[] = [];
+  #listener: () => void = () => {};
+
+  constructor(db: DatabaseSync, options: SpoolOptions) {
+    this.#db = db;
+    this.#o = options;
+    this.#insert = db.prepare("INSERT INTO events (id, tags, body) VALUES (?, ?, ?)");
+    this.#delete = db.prepare("DELETE FROM events WHERE id = ?");
+    this.#setTaken = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('taken', ?)");
+    this.#readBacklog = db.prepare(
+      "SELECT id, tags, body FROM events WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+    );
+    const stats = db.prepare(
+      "SELECT count(*) AS n, coalesce(sum(length(body)), 0) AS bytes, min(id) AS first, " +
+        "max(id) AS last FROM events",
+    ).get() as { n: number; bytes: number; first: number | null; last: number | null };
+    const taken = db.prepare("SELECT value FROM meta WHERE key = 'taken'").get() as
+      | { value: number }
+      | undefined;
+    this.#nextId = (stats.last ?? 0) + 1;
+    this.#cacheStart = this.#nextId;
+    this.#readId = stats.first ?? this.#nextId;
+    this.#backlog = stats.n;
+    this.#heldEvents = stats.n;
+    this.#heldBytes = stats.bytes;
+    this.#takenThrough = taken?.value ?? 0;
+    if (stats.n > 0) {
+      const replayed = (db.prepare("SELECT count(*) AS n FROM events WHERE id <= ?").get(
+        this.#takenThrough,
+      ) as { n: number }).n;
+      options.metrics.inc(M.spoolRecovered, {}, stats.n);
+      options.metrics.inc(M.spoolReplayed, {}, replayed);
+      options.log.info(
+        "Spool holds {events} events ({bytes} bytes) from before; sending them first. " +
+          "{replayed} of them were in flight when the relay stopped and may reach Loggly twice",
+        { events: stats.n, bytes: stats.bytes, replayed },
+      );
+    }
+    if (options.sync === "interval") {
+      this.#syncTimer = setInterval(
+        () => this.#checkpoint(),
+        options.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
+      );
+    }
+  }
+
+  get full(): boolean {
+    return this.#failing || this.#heldBytes >= this.#o.maxBytes;
+  }
+
+  get pending(): number {
+    return this.#backlog + (this.#nextId - Math.max(this.#readId, this.#cacheStart));
+  }
+
+  get heldEvents(): number {
+    return this.#heldEvents;
+  }
+
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  offer(record: QueuedRecord): boolean {
+    if (this.full) return false;
+    this.push(record);
+    return true;
+  }
+
+  push(record: QueuedRecord): void {
+    const stored = { bytes: record.bytes, tags: record.tags, id: this.#nextId++ };
+    this.#cache.push(stored);
+    this.#cacheBytes += stored.bytes.length;
+    this.#toInsert.push(stored);
+    this.#heldEvents++;
+    this.#heldBytes += stored.bytes.length;
+    if (this.#toInsert.length >= COMMIT_RECORDS) this.#commit();
+    else this.#scheduleCommit();
+    if (this.pending === 1) this.#listener();
+  }
+
+  whenNotFull(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this.#notFullWaiters.push(resolve));
+  }
+
+  onAvailable(listener: () => void): void {
+    this.#listener = listener;
+  }
+
+  take(max: number): QueuedRecord[] {
+    if (this.#readId < this.#cacheStart) return this.#takeBacklog(max);
+    const from = this.#cacheHead + (this.#readId - this.#cacheStart);
+    const out = this.#cache.slice(from, from + max);
+    if (out.length > 0) this.#readId = out[out.length - 1].id! + 1;
+    return out;
+  }
+
+  #takeBacklog(max: number): QueuedRecord[] {
+    const rows = this.#readBacklog.all(this.#readId, this.#cacheStart, max) as {
+      id: number;
+      tags: string;
+      body: Uint8Array;
+    }[];
+    const out = rows.map((row) => ({ id: row.id, tags: row.tags, bytes: row.body }));
+    this.#backlog -= out.length;
+    this.#readId = out.length < max ? this.#cacheStart : out[out.length - 1].id + 1;
+    if (out.length < max && this.#backlog !== 0) {
+      // The disk held fewer than counted (a torn tail rolled back): trust the disk.
+      this.#backlog = 0;
+    }
+    return out;
+  }
+
+  ack(records: readonly QueuedRecord[]): void {
+    for (const record of records) {
+      this.#toDelete.push(record.id!);
+      this.#heldBytes -= record.bytes.length;
+    }
+    this.#heldEvents -= records.length;
+    this.#scheduleCommit();
+    this.#wakeIfNotFull();
+  }
+
+  flushed(): Promise<void> {
+    if (this.#toInsert.length === 0 && !this.#failing) return Promise.resolve();
+    return new Promise((resolve) => this.#flushWaiters.push(resolve));
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.#syncTimer);
+    this.#commit();
+    clearTimeout(this.#commitTimer); // a failed last commit must not retry on a closed database
+    if (this.#toInsert.length > 0) {
+      this.#o.log.error("{events} events could not be written to the spool before exit", {
+        events: this.#toInsert.length,
+      });
+    }
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch (error) {
+      this.#o.log.warn("Spool checkpoint at close failed: {error}", { error });
+    }
+    this.#db.close();
+    for (const wake of this.#flushWaiters.splice(0)) wake();
+    return Promise.resolve();
+  }
+
+  #scheduleCommit(): void {
+    this.#commitTimer ??= setTimeout(() => this.#commit(), COMMIT_DELAY_MS);
+  }
+
+  /** One transaction for everything pushed and acked since the last: group commit. */
+  #commit(): void {
+    clearTimeout(this.#commitTimer);
+    this.#commitTimer = undefined;
+    if (this.#toInsert.length === 0 && this.#toDelete.length === 0) return;
+    const taken = this.#readId - 1;
+    try {
+      this.#db.exec("BEGIN");
+      for (const r of this.#toInsert) this.#insert.run(r.id!, r.tags, r.bytes);
+      for (const id of this.#toDelete) this.#delete.run(id);
+      if (taken > this.#takenThrough) this.#setTaken.run(taken);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#rollback();
+      this.#fail(error);
+      return;
+    }
+    this.#takenThrough = Math.max(this.#takenThrough, taken);
+    this.#toInsert = [];
+    this.#toDelete = [];
+    if (this.#failing) {
+      this.#failing = false;
+      this.#o.log.info("Spool writes work again; accepting events");
+      this.#wakeIfNotFull();
+    }
+    this.#trimCache();
+    for (const wake of this.#flushWaiters.splice(0)) wake();
+  }
+
+  #rollback(): void {
+    try {
+      this.#db.exec("ROLLBACK");
+    } catch {
+      // no transaction was open
+    }
+  }
+
+  /** A failed write (disk full, I/O error): hold events in memory, push back, retry. */
+  #fail(error: unknown): void {
+    this.#failing = true;
+    this.#o.metrics.inc(M.spoolWriteErrors);
+    const now = Date.now();
+    if (now - this.#lastFailureLog >= 10_000) {
+      this.#lastFailureLog = now;
+      this.#o.log.error(
+        "Cannot write the spool in {dir} ({error}); inputs are paused (UDP drops) until it can " +
+          "be written again: free disk space or fix the directory",
+        { dir: this.#o.dir, error: reason(error) },
+      );
+    }
+    this.#commitTimer = setTimeout(() => this.#commit(), RETRY_FAILED_COMMIT_MS);
+  }
+
+  /** Keeps the memory cache within its bound; committed records past it are read from disk. */
+  #trimCache(): void {
+    const committedBelow = this.#toInsert.length === 0 ? this.#nextId : this.#toInsert[0].id!;
+    while (this.#cacheBytes > this.#o.cacheBytes && this.#cacheStart < committedBelow) {
+      const record = this.#cache[this.#cacheHead];
+      this.#cache[this.#cacheHead++] = undefined as unknown as QueuedRecord;
+      this.#cacheBytes -= record.bytes.length;
+      if (record.id! >= this.#readId) this.#backlog++;
+      this.#cacheStart++;
+    }
+    if (this.#cacheHead > 4096 && this.#cacheHead * 2 > this.#cache.length) {
+      this.#cache = this.#cache.slice(this.#cacheHead);
+      this.#cacheHead = 0;
+    }
+  }
+
+  #checkpoint(): void {
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)"); // fsyncs the WAL, then the database
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #wakeIfNotFull(): void {
+    if (this.full || this.#notFullWaiters.length === 0) return;
+    for (const wake of this.#notFullWaiters.splice(0)) wake();
+  }
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
