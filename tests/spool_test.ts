@@ -149,7 +149,11 @@ Deno.test("spool: a directory that cannot be created is a clear error", () => {
 });
 
 /** Runs `body` with a fresh tmpfs of `size` mounted at a temporary directory (needs root, as CI is). */
-async function withTmpfs(size: string, opts: string, body: (dir: string) => Promise<void>) {
+async function withTmpfs(
+  size: string,
+  opts: string,
+  body: (dir: string) => void | Promise<void>,
+) {
   const dir = await Deno.makeTempDir({ prefix: "spool-tmpfs-" });
   const mount = await run("mount", ["-t", "tmpfs", "-o", `size=${size}${opts}`, "tmpfs", dir]);
   assert.equal(mount.code, 0, `mount failed (the test needs root): ${mount.stderr}`);
@@ -162,7 +166,7 @@ async function withTmpfs(size: string, opts: string, body: (dir: string) => Prom
 }
 
 Deno.test("spool: a read-only directory is a clear error at start", async () => {
-  await withTmpfs("1m", ",ro", async (dir) => {
+  await withTmpfs("1m", ",ro", (dir) => {
     assert.throws(
       () => openSpool(options(`${dir}`)),
       (error: unknown) => error instanceof SpoolError && /writable/.test(error.message),
