@@ -65,6 +65,18 @@ export class Ingest {
     }
   }
 
+  /** Counts (and now and then logs) a reader paused because the queue is full. */
+  paused(input: InputKind): void {
+    this.#o.metrics.inc(M.paused, { input });
+    const n = this.#o.throttle.hit(`pause:${input}`);
+    if (n > 0) {
+      this.#o.log.warn(
+        "The queue is full: paused {input} readers {n} times (senders wait; nothing is dropped)",
+        { n, input },
+      );
+    }
+  }
+
   #count(metric: string, input: InputKind, what: string): void {
     this.#o.metrics.inc(metric, { input });
     const n = this.#o.throttle.hit(`${metric}:${input}`);

@@ -97,6 +97,7 @@ export const M = {
   parseErrors: "loggly_relay_parse_errors_total",
   truncated: "loggly_relay_events_truncated_total",
   dropped: "loggly_relay_events_dropped_total",
+  paused: "loggly_relay_readers_paused_total",
   tagsDropped: "loggly_relay_tags_dropped_total",
   sent: "loggly_relay_events_sent_total",
   deadLettered: "loggly_relay_events_dead_lettered_total",

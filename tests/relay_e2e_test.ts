@@ -263,3 +263,50 @@ Deno.test("--syslog-timezone: RFC 3164 stamps are read in the given zone", async
     await h.stop();
   }
 });
+
+Deno.test("spool: while Loggly is healthy, one connection's events arrive in order", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "spool-order-" });
+  const h = await startHarness(["--spool", dir, "--concurrency", "1", "--batch-max-events", "100"]);
+  try {
+    const lines = Array.from({ length: 3000 }, (_, i) => `<13>ordered ${i}\n`);
+    await sendTcp(h.relay.tcp!.port, ...lines);
+    await h.stub.waitForCount(3000);
+    assert.deepEqual(h.stub.messages(), Array.from({ length: 3000 }, (_, i) => `ordered ${i}`));
+  } finally {
+    await h.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("spool full (--spool-max-bytes): TCP pauses and UDP drops, both counted; nothing accepted is lost", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "spool-full-" });
+  const h = await startHarness(["--spool", dir, "--spool-max-bytes", "1MiB"]);
+  try {
+    await h.stub.stop();
+    const pad = "q".repeat(1000);
+    const sending = sendTcp(
+      h.relay.tcp!.port,
+      ...Array.from({ length: 3000 }, (_, i) => `<13>big ${i} ${pad}\n`),
+    );
+    await h.stub.waitFor(
+      () => h.relay.metrics.get(M.paused, { input: "tcp" }) > 0,
+      5000,
+      "a pause",
+    );
+    for (let i = 0; i < 5; i++) await sendUdp(h.relay.udp!.port, `<13>udp ${i}`);
+    await h.stub.waitFor(
+      () => h.relay.metrics.get(M.dropped, { input: "udp", reason: "queue full" }) === 5,
+      5000,
+      "UDP drops",
+    );
+    h.stub.start();
+    await sending;
+    await h.stub.waitFor(() =>
+      h.stub.messages().filter((m) => m.startsWith("big ")).length >= 3000
+    );
+    assert.equal(new Set(h.stub.messages().filter((m) => m.startsWith("big "))).size, 3000);
+  } finally {
+    await h.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

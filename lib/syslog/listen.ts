@@ -119,6 +119,7 @@ export function listenTcp(
         if (deps.queue.full) {
           // Paused by our own back-pressure: that is not the peer being idle.
           state.paused = true;
+          deps.ingest.paused("tcp");
           await Promise.race([deps.queue.whenNotFull(), closed]);
           state.paused = false;
           state.lastRead = Date.now();
