@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { REDACTED } from "./redact.ts";
+import { isLoopback } from "./http/server.ts";
 import type { SpoolSync } from "./queue/spool.ts";
 import { isValidTimeZone } from "./syslog/parse.ts";
 import {
@@ -56,6 +57,14 @@ export interface Config {
   readonly spoolDir: string | null;
   readonly spoolSync: SpoolSync;
   readonly spoolMaxBytes: number;
+  /** The HTTP input; null when off (the default). */
+  readonly http: ListenAddress | null;
+  readonly httpTlsCert: string | null;
+  readonly httpTlsKey: string | null;
+  readonly httpTokens: readonly string[];
+  readonly httpMaxBodyBytes: number;
+  /** /healthz turns 503 when every delivery has failed for this long. */
+  readonly healthFailingAfterMs: number;
 }
 
 /** What the command line asks for. */
@@ -91,6 +100,12 @@ const OPTIONS = {
   "retry-initial-delay": { type: "string" },
   "retry-max-delay": { type: "string" },
   "dead-letter": { type: "string" },
+  http: { type: "string" },
+  "http-tls-cert": { type: "string" },
+  "http-tls-key": { type: "string" },
+  "http-token": { type: "string", multiple: true },
+  "http-max-body-bytes": { type: "string" },
+  "health-failing-after": { type: "string" },
   spool: { type: "string" },
   "spool-sync": { type: "string" },
   "spool-max-bytes": { type: "string" },
@@ -167,6 +182,20 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     throw new ConfigError("--spool-sync and --spool-max-bytes need --spool DIR");
   }
 
+  if ((values["http-tls-cert"] === undefined) !== (values["http-tls-key"] === undefined)) {
+    throw new ConfigError("--http-tls-cert and --http-tls-key go together: give both, or neither");
+  }
+  if (values.http === undefined && (values["http-tls-cert"] ?? values["http-token"])) {
+    throw new ConfigError("--http-tls-cert, --http-tls-key and --http-token need --http HOST:PORT");
+  }
+  for (const token of values["http-token"] ?? []) {
+    if (token.length < 16) {
+      throw new ConfigError(
+        `An --http-token is ${token.length} characters long: use at least 16 (a UUID is fine)`,
+      );
+    }
+  }
+
   const logFormat = values["log-format"] ?? "text";
   if (logFormat !== "text" && logFormat !== "json") {
     throw new ConfigError(`--log-format "${logFormat}" is not known: use text or json`);
@@ -231,12 +260,24 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     spoolDir: values.spool ?? null,
     spoolSync,
     spoolMaxBytes: size("spool-max-bytes", 1024 ** 3, 1024 * 1024, 2 ** 50),
+    http: values.http === undefined ? null : parseListenAddress("--http", values.http, "127.0.0.1"),
+    httpTlsCert: values["http-tls-cert"] ?? null,
+    httpTlsKey: values["http-tls-key"] ?? null,
+    httpTokens: values["http-token"] ?? [],
+    httpMaxBodyBytes: size("http-max-body-bytes", 5_000_000, 1024, 64 * 1024 * 1024),
+    healthFailingAfterMs: duration("health-failing-after", 300_000),
   };
   if (config.logglyUrl.startsWith("http://") && !isLoopbackUrl(config.logglyUrl)) {
     notices.push("--loggly-url uses http://: the token and the events travel unencrypted");
   }
-  if (!config.udp && !config.tcp) {
+  if (!config.udp && !config.tcp && !config.http) {
     throw new ConfigError("Both --udp and --tcp are off: the relay would receive nothing");
+  }
+  if (config.http && !isLoopback(config.http.hostname) && !config.httpTlsCert) {
+    notices.push(
+      "--http listens beyond this host without TLS: tokens travel in clear; give " +
+        "--http-tls-cert and --http-tls-key",
+    );
   }
   return { kind: "run", config: Object.freeze(config), notices };
 }

@@ -16,6 +16,8 @@ export class DryRunDrain implements Drain {
     queue.onAvailable(() => this.#wake.notify());
   }
 
+  readonly failingSince = null;
+
   start(): void {
     this.#loop ??= this.#run();
   }

@@ -27,17 +27,30 @@ export class EventEncoder {
   /** Like {@link encodeEvent}, with the same result. */
   encode(event: Event): { bytes: Uint8Array; cut: boolean } {
     const json = JSON.stringify(event);
+    const bytes = this.#intoSlab(json);
+    return bytes === null ? encodeJson(json, event, this.#maxBytes) : { bytes, cut: false };
+  }
+
+  /** Encodes any JSON value as is; null when it is over the limit (the caller refuses it). */
+  encodeWhole(value: unknown): Uint8Array | null {
+    const json = JSON.stringify(value);
+    const bytes = this.#intoSlab(json) ?? encoder.encode(json);
+    return bytes.length <= this.#maxBytes ? bytes : null;
+  }
+
+  /** The UTF-8 of `json` in the slab; null when it is large (or over the limit). */
+  #intoSlab(json: string): Uint8Array | null {
     const worst = json.length * 3; // UTF-8 bytes per UTF-16 unit, at most
-    if (worst > EventEncoder.SLAB_BYTES / 4) return encodeJson(json, event, this.#maxBytes);
+    if (worst > EventEncoder.SLAB_BYTES / 4) return null;
     if (this.#at + worst > EventEncoder.SLAB_BYTES) {
       this.#slab = new Uint8Array(EventEncoder.SLAB_BYTES);
       this.#at = 0;
     }
     const { written } = encoder.encodeInto(json, this.#slab.subarray(this.#at));
-    if (written > this.#maxBytes) return encodeJson(json, event, this.#maxBytes);
+    if (written > this.#maxBytes) return null;
     const bytes = this.#slab.subarray(this.#at, this.#at + written);
     this.#at += written;
-    return { bytes, cut: false };
+    return bytes;
   }
 }
 

@@ -33,6 +33,17 @@ export interface RelayFields {
   truncated?: { originalBytes: number; limit: number };
 }
 
+/**
+ * An event that arrived over HTTP as a JSON object: the sender's fields stay at the top level,
+ * where Loggly would have indexed them had it been sent there directly, with `relay` added and a
+ * `timestamp` added when the sender gave none.
+ */
+export interface HttpJsonEvent {
+  [field: string]: unknown;
+  timestamp: unknown;
+  relay: RelayFields;
+}
+
 /** A normalised event, as sent to Loggly (one JSON object per line). */
 export interface Event {
   /** ISO 8601, UTC, with milliseconds. */

@@ -5,7 +5,8 @@
  * @module
  */
 import { EventEncoder } from "./encode.ts";
-import type { Event, InputKind } from "./event.ts";
+import type { Event, HttpJsonEvent, InputKind, RelayFields } from "./event.ts";
+import type { BodyEvent } from "./http/body.ts";
 import type { Logger } from "./log.ts";
 import { M, type Metrics } from "./metrics.ts";
 import type { QueuedRecord } from "./queue/queue.ts";
@@ -54,6 +55,20 @@ export class Ingest {
     const { bytes, cut } = this.#encoder.encode(event);
     if (cut) this.#count(M.truncated, event.relay.input, "event over Loggly's 1 MB limit, cut");
     return { bytes, tags: this.#tagKey(event.relay.input, tags) };
+  }
+
+  /**
+   * One event received over HTTP; null when it is over Loggly's 1 MB event limit (the caller
+   * answers for it). JSON objects keep their fields at the top level.
+   */
+  http(event: BodyEvent, peer: string | undefined, tags: readonly string[]): QueuedRecord | null {
+    const relay: RelayFields = peer === undefined ? { input: "http" } : { input: "http", peer };
+    const now = this.#o.now().toISOString();
+    const value: Event | HttpJsonEvent = "json" in event
+      ? { ...event.json, timestamp: event.json.timestamp ?? now, relay }
+      : { timestamp: now, message: event.text, relay };
+    const bytes = this.#encoder.encodeWhole(value);
+    return bytes === null ? null : { bytes, tags: this.#tagKey("http", tags) };
   }
 
   /** Counts (and now and then logs) an event dropped for `reason`. */

@@ -107,6 +107,8 @@ export const M = {
   spoolReplayed: "loggly_relay_spool_replayed_total",
   spoolDamaged: "loggly_relay_spool_damaged_total",
   spoolWriteErrors: "loggly_relay_spool_write_errors_total",
+  httpRequests: "loggly_relay_http_requests_total",
+  httpSeconds: "loggly_relay_http_request_seconds_total",
   queueEvents: "loggly_relay_queue_events",
   queueBytes: "loggly_relay_queue_bytes",
   connections: "loggly_relay_connections_total",

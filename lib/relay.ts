@@ -18,6 +18,8 @@ import { openSpool } from "./queue/spool.ts";
 import { makeRedactor } from "./redact.ts";
 import { type Listener, listenTcp, listenUdp } from "./syslog/listen.ts";
 import { Throttle } from "./throttle.ts";
+import { createHttpApp } from "./http/app.ts";
+import { isLoopback, serveHttp, type TlsFiles } from "./http/server.ts";
 import { formatAddress, type ListenAddress } from "./units.ts";
 
 /** What a relay takes from its surroundings; each has a real default. */
@@ -34,6 +36,7 @@ export interface RelayDeps {
 export interface Relay {
   readonly udp: ListenAddress | null;
   readonly tcp: ListenAddress | null;
+  readonly http: ListenAddress | null;
   readonly metrics: Metrics;
   /** True when unsent events stay on disk for the next start. */
   readonly durable: boolean;
@@ -97,43 +100,55 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     log: logger("input"),
     maxMessageBytes: config.maxMessageBytes,
   };
-  const listeners: Listener[] = [];
+  const bound: Partial<Record<"udp" | "tcp" | "http", Listener>> = {};
   try {
     if (config.udp) {
-      listeners.push(await bind("udp", config.udp, () => listenUdp(config.udp!, listenerDeps)));
+      const udp = config.udp;
+      bound.udp = await bind("udp", udp, () => listenUdp(udp, listenerDeps));
     }
     if (config.tcp) {
       const tcp = config.tcp;
-      listeners.push(
-        await bind(
-          "tcp",
-          tcp,
-          () => listenTcp(tcp, listenerDeps, { idleTimeoutMs: config.idleTimeoutMs }),
-        ),
-      );
+      const options = { idleTimeoutMs: config.idleTimeoutMs };
+      bound.tcp = await bind("tcp", tcp, () => listenTcp(tcp, listenerDeps, options));
+    }
+    if (config.http) {
+      const http = config.http;
+      const tls = config.httpTlsCert === null
+        ? null
+        : readTlsFiles(config.httpTlsCert, config.httpTlsKey!);
+      const app = createHttpApp({
+        ingest,
+        queue,
+        metrics,
+        log: logger("http"),
+        pathTokens: [...(config.token ? [config.token] : []), ...config.httpTokens],
+        bearerTokens: config.httpTokens,
+        loopback: isLoopback(http.hostname),
+        maxBodyBytes: config.httpMaxBodyBytes,
+        unhealthy: () => unhealthy(queue, drain, now(), config.healthFailingAfterMs),
+      });
+      bound.http = await bind("http", http, () => serveHttp(http, app, tls));
     }
   } catch (error) {
-    await Promise.all(listeners.map((l) => l.close()));
+    await Promise.all(Object.values(bound).map((l) => l.close()));
     await queue.close();
     throw error;
   }
+  const listeners = Object.values(bound);
   drain.start();
   const gauges = setInterval(() => {
     metrics.set(M.queueEvents, queue.heldEvents);
     metrics.set(M.queueBytes, queue.heldBytes);
   }, 1000);
-  const [udp, tcp] = [config.udp ? listeners[0] : null, config.tcp ? listeners.at(-1)! : null];
-  for (const [kind, l] of [["udp", udp], ["tcp", tcp]] as const) {
-    if (l) {
-      log.info("Listening for syslog over {kind} on {address}", {
-        kind,
-        address: formatAddress(l.address),
-      });
-    }
+  for (const [kind, l] of Object.entries(bound)) {
+    const what = kind === "http" ? (config.httpTlsCert ? "HTTPS" : "HTTP") : `syslog over ${kind}`;
+    log.info("Listening for {what} on {address}", { what, address: formatAddress(l.address) });
   }
+  const [udp, tcp] = [bound.udp ?? null, bound.tcp ?? null];
   return {
     udp: udp?.address ?? null,
     tcp: tcp?.address ?? null,
+    http: bound.http?.address ?? null,
     metrics,
     durable: config.spoolDir !== null,
     async stop(timeoutMs = config.shutdownTimeoutMs) {
@@ -144,6 +159,29 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       return unsent;
     },
   };
+}
+
+/** Why the relay cannot take events now, for /healthz; null when it can. */
+function unhealthy(queue: EventQueue, drain: Drain, now: number, failingAfterMs: number) {
+  if (queue.full) return "The queue is full: Loggly is not keeping up or is down";
+  const since = drain.failingSince;
+  if (since !== null && now - since >= failingAfterMs) {
+    return `Every delivery to Loggly has failed for ${Math.round((now - since) / 1000)} s`;
+  }
+  return null;
+}
+
+/** Reads the HTTPS certificate and key, with an error that names the file. */
+function readTlsFiles(cert: string, key: string): TlsFiles {
+  const read = (flag: string, path: string) => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`${flag} ${path} cannot be read (${reason}): check the path`);
+    }
+  };
+  return { cert: read("--http-tls-cert", cert), key: read("--http-tls-key", key) };
 }
 
 /** The error for a port that cannot be bound, naming it and what to do. */

@@ -45,6 +45,8 @@ export interface Drain {
   start(): void;
   /** Stops taking new work, flushes what is held for up to `timeoutMs`; returns the events left unsent. */
   stop(timeoutMs: number): Promise<number>;
+  /** Since when (ms, the drain's clock) every request has failed; null while deliveries succeed. */
+  readonly failingSince: number | null;
 }
 
 /** How often a 401/403/404 is logged while it lasts. */
@@ -65,6 +67,7 @@ export class Sender implements Drain {
   #stopping = false;
   #loop: Promise<void> | null = null;
   #lastRefusalLog = -Infinity;
+  #failingSince: number | null = null;
 
   constructor(queue: EventQueue, options: SenderOptions) {
     this.#queue = queue;
@@ -79,6 +82,10 @@ export class Sender implements Drain {
 
   start(): void {
     this.#loop ??= this.#run();
+  }
+
+  get failingSince(): number | null {
+    return this.#failingSince;
   }
 
   async stop(timeoutMs: number): Promise<number> {
@@ -130,11 +137,13 @@ export class Sender implements Drain {
       const verdict = verdictFor(answer.status, records.length);
       this.#o.metrics.inc(M.requests, { status: String(answer.status ?? "error") });
       if (verdict === "delivered") {
+        this.#failingSince = null;
         this.#queue.ack(records);
         this.#o.metrics.inc(M.sent, {}, records.length);
         return;
       }
       if (this.#abort.signal.aborted) return; // shutdown gave up: the events stay unsent
+      if (verdict !== "split" && verdict !== "reject") this.#failingSince ??= this.#o.now();
       if (verdict === "split") {
         const half = Math.ceil(records.length / 2);
         this.#o.log.warn("Loggly answered 413 for {events} events; sending them in two halves", {

@@ -1,0 +1,199 @@
+/**
+ * The HTTP input (Hono): Loggly-compatible `/inputs` and `/bulk` paths, a plain JSON API at
+ * `/v1/events`, and `/healthz` and `/metrics`. Knows nothing of how events reach Loggly: it hands
+ * them to the ingest and answers only once the queue holds them (on disk, with a spool).
+ *
+ * @module
+ */
+import { timingSafeEqual } from "node:crypto";
+import { type Context, Hono } from "hono";
+import type { Ingest } from "../ingest.ts";
+import type { Logger } from "../log.ts";
+import { M, type Metrics } from "../metrics.ts";
+import type { EventQueue, QueuedRecord } from "../queue/queue.ts";
+import { BodyError, type ParsedBody, parseEvents, readBody } from "./body.ts";
+
+/** What the HTTP app needs. */
+export interface HttpAppOptions {
+  ingest: Ingest;
+  queue: EventQueue;
+  metrics: Metrics;
+  log: Logger;
+  /** Tokens accepted in Loggly paths and as bearer tokens (the relay's own and --http-token). */
+  pathTokens: readonly string[];
+  /** --http-token values: when set, /v1/events needs one as a bearer token. */
+  bearerTokens: readonly string[];
+  /** True when the app listens on loopback only: /healthz and /metrics are then open. */
+  loopback: boolean;
+  maxBodyBytes: number;
+  /** Why the relay cannot accept now (null when it can), for /healthz. */
+  unhealthy: () => string | null;
+}
+
+/** Seconds a client is asked to wait when the queue is full. */
+const RETRY_AFTER_SECONDS = 5;
+
+type Env = { Bindings: { remoteAddr?: { hostname?: string } } };
+
+/** Builds the Hono app; serve it with `Deno.serve(app.fetch)`. */
+export function createHttpApp(o: HttpAppOptions): Hono<Env> {
+  const app = new Hono<Env>({ strict: false });
+  const acceptedTokens = o.pathTokens.map((t) => new TextEncoder().encode(t));
+  const bearers = o.bearerTokens.map((t) => new TextEncoder().encode(t));
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    o.metrics.inc(M.httpRequests, { status: String(c.res.status) });
+    o.metrics.inc(M.httpSeconds, {}, (performance.now() - started) / 1000);
+  });
+
+  const loggly = (mode: "one" | "lines") => async (c: Context<Env>) => {
+    if (!anyEqual(c.req.param("token") ?? "", acceptedTokens)) {
+      return fail(c, 403, "This token is not accepted here: use the relay's Loggly token");
+    }
+    const headerTags = c.req.header("x-loggly-tag");
+    if (headerTags !== undefined && headerTags.trim() === "") {
+      return fail(c, 400, "X-LOGGLY-TAG is empty: leave the header out or give tags");
+    }
+    const tags = [...splitTags(c.req.param("tags")), ...splitTags(headerTags)];
+    return await ingest(c, mode, tags, { response: "ok" });
+  };
+  for (const [kind, mode] of [["inputs", "one"], ["bulk", "lines"]] as const) {
+    const paths = [`/${kind}/:token`, `/${kind}/:token/tag/:tags`];
+    app.post(paths[0], loggly(mode));
+    app.post(paths[1], loggly(mode));
+    for (const path of paths) app.all(path, (c) => wrongMethod(c, "POST"));
+  }
+
+  app.post("/v1/events", async (c) => {
+    if (bearers.length > 0 && !anyEqual(bearerOf(c), bearers)) {
+      return fail(c, 401, "Give Authorization: Bearer <one of the relay's --http-token values>");
+    }
+    const type = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    const mode = type === "application/json"
+      ? "json"
+      : type === "application/x-ndjson"
+      ? "ndjson"
+      : type === "text/plain"
+      ? "lines"
+      : null;
+    if (mode === null) {
+      return fail(
+        c,
+        415,
+        `Content-Type "${type}" is not accepted: use application/json, application/x-ndjson ` +
+          "or text/plain",
+      );
+    }
+    return await ingest(c, mode, splitTags(c.req.header("x-loggly-tag")), { response: "ok" });
+  });
+  app.all("/v1/events", (c) => wrongMethod(c, "POST"));
+
+  app.get("/healthz", (c) => {
+    const denied = guard(c);
+    if (denied) return denied;
+    const reason = o.unhealthy();
+    return reason === null
+      ? c.json({ status: "ok" })
+      : c.json({ status: "unavailable", reason }, 503);
+  });
+  app.get("/metrics", (c) => {
+    const denied = guard(c);
+    if (denied) return denied;
+    return c.text(o.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" });
+  });
+  for (const path of ["/healthz", "/metrics"]) app.all(path, (c) => wrongMethod(c, "GET"));
+
+  app.notFound((c) =>
+    fail(c, 404, "No such path: POST to /inputs/TOKEN/, /bulk/TOKEN/ or /v1/events")
+  );
+  app.onError((error, c) => {
+    o.log.error("HTTP request failed: {error}", { error });
+    return fail(c, 500, "The relay failed to handle this request; it is logged");
+  });
+
+  /** /healthz and /metrics: open on loopback, else behind a bearer --http-token. */
+  function guard(c: Context<Env>): Response | null {
+    if (o.loopback || (bearers.length > 0 && anyEqual(bearerOf(c), bearers))) return null;
+    return fail(c, 403, "Give Authorization: Bearer <--http-token> to read this from the network");
+  }
+
+  async function ingest(
+    c: Context<Env>,
+    mode: "one" | "lines" | "json" | "ndjson",
+    tags: string[],
+    ok: Record<string, unknown>,
+  ): Promise<Response> {
+    if (o.queue.full) {
+      o.ingest.dropped("http", "queue full");
+      c.header("retry-after", String(RETRY_AFTER_SECONDS));
+      return fail(c, 503, "The relay's queue is full: retry later");
+    }
+    let parsed: ParsedBody;
+    try {
+      parsed = parseEvents(await readBody(c.req.raw, o.maxBodyBytes), mode);
+    } catch (error) {
+      if (error instanceof BodyError) return fail(c, error.status, error.message);
+      throw error;
+    }
+    const peer = c.env?.remoteAddr?.hostname;
+    const records: QueuedRecord[] = [];
+    const rejected = [...parsed.rejected];
+    let tooLarge = false;
+    for (const event of parsed.events) {
+      const record = o.ingest.http(event, peer, tags);
+      if (record) records.push(record);
+      else {
+        tooLarge = true;
+        rejected.push({ line: event.line, error: "event over Loggly's 1 MB limit" });
+      }
+    }
+    for (const record of records) o.queue.push(record);
+    o.metrics.inc(M.received, { input: "http" }, records.length);
+    await o.queue.flushed(); // with a spool, on disk before we answer
+    if (rejected.length === 0) return c.json(ok);
+    rejected.sort((a, b) => a.line - b.line);
+    o.metrics.inc(M.dropped, { input: "http", reason: "refused line" }, rejected.length);
+    const status = tooLarge && parsed.rejected.length === 0 ? 413 : 400;
+    return c.json({
+      response: "error",
+      message: `Refused ${rejected.length} of ${rejected.length + records.length} events ` +
+        `(lines ${rejected.map((r) => r.line).join(", ")}); the other ${records.length} were ` +
+        "accepted: send only the refused ones again, fixed",
+      accepted: records.length,
+      rejected,
+    }, status);
+  }
+
+  return app;
+}
+
+function fail(c: Context, status: number, message: string): Response {
+  return c.json({ response: "error", message }, status as 400);
+}
+
+function wrongMethod(c: Context, allowed: string): Response {
+  c.header("allow", allowed);
+  return fail(c, 405, `Method ${c.req.method} is not allowed here: use ${allowed}`);
+}
+
+function splitTags(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((t) => t.trim()).filter((t) => t !== "");
+}
+
+function bearerOf(c: Context): string {
+  const header = c.req.header("authorization") ?? "";
+  return header.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : "";
+}
+
+/** Constant-time comparison of `given` against each accepted token. */
+function anyEqual(given: string, accepted: readonly Uint8Array[]): boolean {
+  const bytes = new TextEncoder().encode(given);
+  let match = false;
+  for (const token of accepted) {
+    const same = bytes.length === token.length && timingSafeEqual(bytes, token);
+    match = match || same;
+  }
+  return match;
+}

@@ -1,0 +1,142 @@
+/**
+ * Reading an HTTP request body within a byte limit (after gzip too, so a small compressed body
+ * cannot expand without bound), and cutting it into events.
+ *
+ * @module
+ */
+
+/** A body that could not be read: carries the HTTP status and a message that says what to fix. */
+export class BodyError extends Error {
+  readonly status: 400 | 413 | 415;
+  constructor(status: 400 | 413 | 415, message: string) {
+    super(message);
+    this.name = "BodyError";
+    this.status = status;
+  }
+}
+
+/** Reads the request body as text, at most `limit` bytes after decompression. */
+export async function readBody(request: Request, limit: number): Promise<string> {
+  const encoding = (request.headers.get("content-encoding") ?? "identity").toLowerCase().trim();
+  if (encoding !== "identity" && encoding !== "gzip") {
+    throw new BodyError(415, `Content-Encoding "${encoding}" is not supported: send gzip or none`);
+  }
+  const declared = Number(request.headers.get("content-length") ?? NaN);
+  if (declared > limit) throw tooLarge(limit);
+  if (!request.body) return "";
+  const stream: ReadableStream<Uint8Array> = encoding === "gzip"
+    ? request.body.pipeThrough(
+      new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
+    )
+    : request.body;
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > limit) throw tooLarge(limit);
+      parts.push(value);
+    }
+  } catch (error) {
+    if (error instanceof BodyError) throw error;
+    throw new BodyError(400, `The body could not be read (${describe(error)}): check its encoding`);
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    body.set(part, at);
+    at += part.length;
+  }
+  return new TextDecoder().decode(body);
+}
+
+function tooLarge(limit: number): BodyError {
+  return new BodyError(
+    413,
+    `The body is over ${limit} bytes: send fewer events per request (or raise --http-max-body-bytes)`,
+  );
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** One event read from a body: a JSON object, or a line of text, with its 1-based line (or item). */
+export type BodyEvent = ({ json: Record<string, unknown> } | { text: string }) & { line: number };
+
+/** A part of a body that is not an event: its 1-based line and why. */
+export interface Rejected {
+  line: number;
+  error: string;
+}
+
+/** Events read from a body, and the lines refused. */
+export interface ParsedBody {
+  events: BodyEvent[];
+  rejected: Rejected[];
+}
+
+/**
+ * Cuts a body into events. `lines`: one event per non-empty line (Loggly's bulk, NDJSON, text),
+ * where a line that starts like JSON must parse. `one`: the whole body is a single event. `json`:
+ * a JSON object or an array of them.
+ */
+export function parseEvents(body: string, mode: "one" | "lines" | "json" | "ndjson"): ParsedBody {
+  if (mode === "one") return lines([body.replace(/\r?\n$/, "")], "loose");
+  if (mode === "json") return parseJsonDocument(body);
+  return lines(body.split("\n"), mode === "ndjson" ? "strict" : "loose");
+}
+
+function lines(all: string[], mode: "strict" | "loose"): ParsedBody {
+  const out: ParsedBody = { events: [], rejected: [] };
+  all.forEach((raw, index) => {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (line.trim() === "") return;
+    const looksJson = /^\s*[{[]/.test(line);
+    if (!looksJson && mode === "loose") {
+      out.events.push({ text: line, line: index + 1 });
+      return;
+    }
+    try {
+      const value = JSON.parse(line);
+      if (isObject(value)) out.events.push({ json: value, line: index + 1 });
+      else if (mode === "loose") out.events.push({ text: line, line: index + 1 });
+      else out.rejected.push({ line: index + 1, error: "not a JSON object" });
+    } catch (error) {
+      out.rejected.push({ line: index + 1, error: `malformed JSON: ${describe(error)}` });
+    }
+  });
+  return out;
+}
+
+function parseJsonDocument(body: string): ParsedBody {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    // Not one document: perhaps NDJSON sent as application/json.
+    const asLines = lines(body.split("\n"), "strict");
+    if (asLines.events.length > 0) return asLines;
+    return { events: [], rejected: [{ line: 1, error: `malformed JSON: ${describe(error)}` }] };
+  }
+  const items = Array.isArray(value) ? value : [value];
+  const out: ParsedBody = { events: [], rejected: [] };
+  items.forEach((item, index) => {
+    if (isObject(item)) out.events.push({ json: item, line: index + 1 });
+    else if (typeof item === "string") out.events.push({ text: item, line: index + 1 });
+    else {out.rejected.push({
+        line: index + 1,
+        error: "not a JSON object or string (item of the array)",
+      });}
+  });
+  return out;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
