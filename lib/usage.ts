@@ -2,7 +2,7 @@ import { VERSION } from "./version.ts";
 
 /** The hand-written `--help` text. */
 export const USAGE =
-  `loggly-relay ${VERSION}: receive syslog (UDP, TCP) and forward it to Loggly in batches.
+  `loggly-relay ${VERSION}: receive syslog (UDP, TCP) and HTTP events and forward them to Loggly in batches.
 
 Usage: loggly-relay --token TOKEN [options]
 
@@ -32,6 +32,16 @@ Delivery
       --retry-max-delay DUR  longest retry delay (default 60s)
       --dead-letter FILE     append events Loggly refused (4xx) here as NDJSON
       --shutdown-timeout DUR time to flush on SIGINT/SIGTERM (default 10s)
+
+HTTP input (off by default)
+      --http HOST:PORT       Loggly-compatible /inputs and /bulk, /v1/events, /healthz, /metrics
+                             (a bare port listens on 127.0.0.1)
+      --http-tls-cert FILE   serve HTTPS with this PEM certificate chain ...
+      --http-tls-key FILE    ... and this PEM key
+      --http-token TOKEN     also accept TOKEN in Loggly paths; required as a bearer token on
+                             /v1/events (and on /healthz, /metrics beyond loopback) when given
+      --http-max-body-bytes SIZE  largest request body, after gzip (default 5MB)
+      --health-failing-after DUR  /healthz answers 503 once every delivery failed this long (5m)
 
 Durable spool (off: events are held in memory only)
       --spool DIR            keep events on disk until Loggly accepts them (SQLite, WAL)
