@@ -278,9 +278,16 @@ Deno.test("spool: while Loggly is healthy, one connection's events arrive in ord
   }
 });
 
-Deno.test("spool full (--spool-max-bytes): TCP pauses and UDP drops, both counted; nothing accepted is lost", async () => {
+Deno.test("spool full (--spool-max-bytes): TCP pauses, HTTP 503, UDP drops, all counted; nothing accepted lost", async () => {
   const dir = await Deno.makeTempDir({ prefix: "spool-full-" });
-  const h = await startHarness(["--spool", dir, "--spool-max-bytes", "1MiB"]);
+  const h = await startHarness([
+    "--spool",
+    dir,
+    "--spool-max-bytes",
+    "1MiB",
+    "--http",
+    "127.0.0.1:0",
+  ]);
   try {
     await h.stub.stop();
     const pad = "q".repeat(1000);
@@ -294,6 +301,15 @@ Deno.test("spool full (--spool-max-bytes): TCP pauses and UDP drops, both counte
       "a pause",
     );
     for (let i = 0; i < 5; i++) await sendUdp(h.relay.udp!.port, `<13>udp ${i}`);
+    const answer = await fetch(`http://127.0.0.1:${h.relay.http!.port}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "refused while full",
+    });
+    assert.equal(answer.status, 503);
+    assert.equal(answer.headers.get("retry-after"), "5");
+    await answer.body?.cancel();
+    assert.equal(h.relay.metrics.get(M.dropped, { input: "http", reason: "queue full" }), 1);
     await h.stub.waitFor(
       () => h.relay.metrics.get(M.dropped, { input: "udp", reason: "queue full" }) === 5,
       5000,
