@@ -97,8 +97,9 @@ function lines(all: string[], mode: "strict" | "loose"): ParsedBody {
   all.forEach((raw, index) => {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (line.trim() === "") return;
-    const looksJson = /^\s*[{[]/.test(line);
-    if (!looksJson && mode === "loose") {
+    // Only "{" promises JSON: "[INFO] started" and "[Mon Jan 05 …] [error]" are ordinary text.
+    const looksJson = mode === "strict" || /^\s*\{/.test(line);
+    if (!looksJson) {
       out.events.push({ text: line, line: index + 1 });
       return;
     }

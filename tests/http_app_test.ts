@@ -1,0 +1,667 @@
+/**
+ * The HTTP input's app on its own: every answer of `createHttpApp`, through `app.request()`, with
+ * a real MemoryQueue, Ingest and Metrics wired as lib/relay.ts wires them.
+ */
+import assert from "node:assert/strict";
+import { LOGGLY_MAX_EVENT_BYTES } from "../lib/config.ts";
+import { createHttpApp, type HttpAppOptions } from "../lib/http/app.ts";
+import { parseEvents } from "../lib/http/body.ts";
+import { Ingest } from "../lib/ingest.ts";
+import { logger } from "../lib/log.ts";
+import { M, Metrics } from "../lib/metrics.ts";
+import { MemoryQueue } from "../lib/queue/memory_queue.ts";
+import { Throttle } from "../lib/throttle.ts";
+import { TEST_TOKEN } from "./loggly_stub.ts";
+
+const NOW = new Date("2026-01-02T03:04:05.678Z");
+const HTTP_TOKEN = "http-token-0123456789abcdef";
+const WRONG_TOKEN = "ffffffff-1a2b-4c3d-9e8f-123456789abc";
+/** No answer may ever carry one of these. */
+const SECRETS = [TEST_TOKEN, HTTP_TOKEN, WRONG_TOKEN];
+const PEER = { remoteAddr: { hostname: "10.1.2.3" } };
+const OK = { response: "ok" };
+
+interface Options {
+  bearerTokens?: string[];
+  loopback?: boolean;
+  maxBodyBytes?: number;
+  queueMaxEvents?: number;
+  tags?: string[];
+  unhealthy?: HttpAppOptions["unhealthy"];
+}
+
+/** A queued event, decoded. */
+interface Queued {
+  tags: string;
+  event: Record<string, unknown>;
+}
+
+/** The app as lib/relay.ts builds it, with its queue and metrics to look into. */
+function setup(o: Options = {}) {
+  const metrics = new Metrics();
+  const queue = new MemoryQueue(o.queueMaxEvents ?? 100_000, 64 * 1024 * 1024);
+  const ingest = new Ingest({
+    tags: o.tags ?? [],
+    timeZone: "UTC",
+    maxEventBytes: LOGGLY_MAX_EVENT_BYTES,
+    now: () => NOW,
+    metrics,
+    throttle: new Throttle(10_000, () => NOW.getTime()),
+    log: logger("input"),
+  });
+  const bearerTokens = o.bearerTokens ?? [];
+  const app = createHttpApp({
+    ingest,
+    queue,
+    metrics,
+    log: logger("http"),
+    pathTokens: [TEST_TOKEN, ...bearerTokens],
+    bearerTokens,
+    loopback: o.loopback ?? true,
+    maxBodyBytes: o.maxBodyBytes ?? 5_000_000,
+    unhealthy: o.unhealthy ?? (() => null),
+  });
+
+  /** Sends a request as from 10.1.2.3; checks that no answer leaks a token. */
+  async function send(
+    path: string,
+    init: RequestInit = {},
+  ): Promise<{ status: number; headers: Headers; text: string; json: Record<string, unknown> }> {
+    const response = await app.request(path, { method: "POST", ...init }, PEER);
+    const text = await response.text();
+    for (const secret of SECRETS) {
+      assert.ok(!text.includes(secret), `a token in the answer to ${init.method ?? "POST"}`);
+    }
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // /metrics is text
+    }
+    return { status: response.status, headers: response.headers, text, json };
+  }
+
+  /** Takes every queued event out of the queue. */
+  function taken(): Queued[] {
+    const records = queue.take(1_000_000);
+    queue.ack(records);
+    return records.map((r) => ({
+      tags: r.tags,
+      event: JSON.parse(new TextDecoder().decode(r.bytes)),
+    }));
+  }
+
+  return { app, queue, metrics, send, taken };
+}
+
+const json = (value: unknown) => JSON.stringify(value);
+const headers = (h: Record<string, string>) => ({ headers: h });
+
+/** A body of `chunks` chunks made on demand; `pulled()` tells how many the reader asked for. */
+function countingBody(chunk: Uint8Array, chunks: number) {
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled === chunks) controller.close();
+      else {
+        pulled++;
+        controller.enqueue(chunk);
+      }
+    },
+  }, { highWaterMark: 0 });
+  return { init: { body, duplex: "half" } as RequestInit, pulled: () => pulled };
+}
+
+async function gzip(data: string | Uint8Array): Promise<Uint8Array> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+// --- Loggly-compatible paths -----------------------------------------------------------------
+
+Deno.test("Loggly paths answer 200 {response: ok}, with and without /tag/ and a trailing slash", async () => {
+  const t = setup();
+  const cases: [string, string][] = [
+    [`/inputs/${TEST_TOKEN}`, ""],
+    [`/inputs/${TEST_TOKEN}/`, ""],
+    [`/inputs/${TEST_TOKEN}/tag/a,b`, "a,b"],
+    [`/inputs/${TEST_TOKEN}/tag/a,b/`, "a,b"],
+    [`/bulk/${TEST_TOKEN}`, ""],
+    [`/bulk/${TEST_TOKEN}/`, ""],
+    [`/bulk/${TEST_TOKEN}/tag/x`, "x"],
+    [`/bulk/${TEST_TOKEN}/tag/x/`, "x"],
+  ];
+  for (const [path, tags] of cases) {
+    const label = path.replace(TEST_TOKEN, "TOKEN");
+    const answer = await t.send(path, { body: `hello ${label}` });
+    assert.equal(answer.status, 200, label);
+    assert.equal(answer.text, '{"response":"ok"}', label);
+    assert.match(answer.headers.get("content-type") ?? "", /^application\/json/, label);
+    const queued = t.taken();
+    assert.equal(queued.length, 1, label);
+    assert.equal(queued[0].tags, tags, label);
+    assert.equal(queued[0].event.message, `hello ${label}`);
+  }
+  assert.equal(t.metrics.get(M.received, { input: "http" }), cases.length);
+  assert.equal(t.metrics.get(M.httpRequests, { status: "200" }), cases.length);
+});
+
+Deno.test("tags from the path, X-LOGGLY-TAG and --tag are merged, sorted; invalid ones left out", async () => {
+  const t = setup({ tags: ["base"] });
+  const answer = await t.send(
+    `/inputs/${TEST_TOKEN}/tag/b,a/`,
+    { body: "tagged", ...headers({ "X-LOGGLY-TAG": " d, c ,bad tag!" }) },
+  );
+  assert.equal(answer.status, 200);
+  assert.deepEqual(t.taken().map((q) => q.tags), ["a,b,base,c,d"]);
+  assert.equal(t.metrics.get(M.tagsDropped, { input: "http" }), 1);
+
+  await t.send(`/bulk/${TEST_TOKEN}/`, { body: "1\n2\n", ...headers({ "x-loggly-tag": "h" }) });
+  assert.deepEqual(t.taken().map((q) => q.tags), ["base,h", "base,h"]);
+  await t.send(`/bulk/${TEST_TOKEN}/`, { body: "untagged" });
+  assert.deepEqual(t.taken().map((q) => q.tags), ["base"]);
+});
+
+Deno.test("an empty X-LOGGLY-TAG is 400, as Loggly answers, and queues nothing", async () => {
+  const t = setup();
+  for (const value of ["", "   "]) {
+    for (const kind of ["inputs", "bulk"]) {
+      const answer = await t.send(`/${kind}/${TEST_TOKEN}/`, {
+        body: "x",
+        ...headers({ "X-LOGGLY-TAG": value }),
+      });
+      assert.equal(answer.status, 400);
+      assert.equal(answer.json.response, "error");
+      assert.match(String(answer.json.message), /X-LOGGLY-TAG is empty/);
+    }
+  }
+  assert.equal(t.queue.heldEvents, 0);
+});
+
+Deno.test("a wrong token is 403, and no answer ever shows a token", async () => {
+  const t = setup({ bearerTokens: [HTTP_TOKEN] });
+  for (
+    const path of [
+      `/inputs/${WRONG_TOKEN}/`,
+      `/inputs/${WRONG_TOKEN}/tag/a/`,
+      `/bulk/${WRONG_TOKEN}`,
+      `/bulk/${WRONG_TOKEN}/tag/a`,
+      `/bulk/${TEST_TOKEN}x/`,
+      `/bulk/${TEST_TOKEN.slice(0, -1)}/`,
+    ]
+  ) {
+    const answer = await t.send(path, { body: "x" });
+    assert.equal(answer.status, 403);
+    assert.match(String(answer.json.message), /token is not accepted/);
+  }
+  // --http-token values are accepted in Loggly paths too.
+  assert.equal((await t.send(`/bulk/${HTTP_TOKEN}/`, { body: "x" })).status, 200);
+  assert.equal(t.queue.heldEvents, 1);
+});
+
+Deno.test("/inputs: a JSON object keeps its fields at the top level; text is one event", async () => {
+  const t = setup();
+  const object = { level: "warn", user: { id: 7 }, message: "from JSON" };
+  assert.equal((await t.send(`/inputs/${TEST_TOKEN}/`, { body: json(object) })).status, 200);
+  const pretty = JSON.stringify({ a: 1, b: [1, 2] }, null, 2) + "\n";
+  assert.equal((await t.send(`/inputs/${TEST_TOKEN}/`, { body: pretty })).status, 200);
+  const text = "first line\nsecond line\r\n  third\n";
+  assert.equal((await t.send(`/inputs/${TEST_TOKEN}/`, { body: text })).status, 200);
+  const [fromJson, fromPretty, fromText] = t.taken().map((q) => q.event);
+  assert.deepEqual(fromJson, {
+    ...object,
+    timestamp: NOW.toISOString(),
+    relay: { input: "http", peer: "10.1.2.3" },
+  });
+  assert.deepEqual(fromPretty, {
+    a: 1,
+    b: [1, 2],
+    timestamp: NOW.toISOString(),
+    relay: { input: "http", peer: "10.1.2.3" },
+  });
+  assert.deepEqual(fromText, {
+    timestamp: NOW.toISOString(),
+    message: "first line\nsecond line\r\n  third",
+    relay: { input: "http", peer: "10.1.2.3" },
+  });
+});
+
+Deno.test("/inputs: malformed JSON is 400 naming line 1, nothing queued", async () => {
+  const t = setup();
+  const answer = await t.send(`/inputs/${TEST_TOKEN}/`, { body: '{"oops": ' });
+  assert.equal(answer.status, 400);
+  assert.equal(answer.json.accepted, 0);
+  assert.equal((answer.json.rejected as { line: number }[])[0].line, 1);
+  assert.equal(t.queue.heldEvents, 0);
+});
+
+Deno.test("/bulk: good lines are queued, malformed ones refused by line number with the accepted count", async () => {
+  const t = setup();
+  const body = [
+    json({ n: 1 }),
+    "plain text line",
+    '{"n": 2,',
+    "",
+    json({ n: 3 }),
+    '{"n": 5',
+    json({ n: 4 }) + "\r",
+  ].join("\n") + "\n";
+  const answer = await t.send(`/bulk/${TEST_TOKEN}/tag/x/`, { body });
+  assert.equal(answer.status, 400);
+  assert.equal(answer.json.response, "error");
+  assert.equal(answer.json.accepted, 4);
+  const rejected = answer.json.rejected as { line: number; error: string }[];
+  assert.deepEqual(rejected.map((r) => r.line), [3, 6]);
+  assert.ok(rejected.every((r) => /malformed JSON/.test(r.error)));
+  assert.match(String(answer.json.message), /Refused 2 of 6 events \(lines 3, 6\)/);
+  assert.match(String(answer.json.message), /the other 4 were accepted/);
+  const queued = t.taken();
+  assert.deepEqual(queued.map((q) => q.event.n ?? q.event.message), [1, "plain text line", 3, 4]);
+  assert.ok(queued.every((q) => q.tags === "x"));
+  assert.equal(t.metrics.get(M.received, { input: "http" }), 4);
+  assert.equal(t.metrics.get(M.dropped, { input: "http", reason: "refused line" }), 2);
+});
+
+// --- /v1/events ------------------------------------------------------------------------------
+
+Deno.test("/v1/events: a JSON object, a JSON array, NDJSON and text lines", async () => {
+  const t = setup();
+  const post = (type: string, body: BodyInit) =>
+    t.send("/v1/events", { body, ...headers({ "content-type": type }) });
+
+  assert.deepEqual((await post("application/json; charset=utf-8", json({ a: 1 }))).json, OK);
+  assert.deepEqual(t.taken().map((q) => q.event.a), [1]);
+
+  const array = json([{ a: 2 }, "text item", { a: 3 }]);
+  assert.deepEqual((await post("application/json", array)).json, OK);
+  assert.deepEqual(t.taken().map((q) => q.event.a ?? q.event.message), [2, "text item", 3]);
+
+  const ndjson = `${json({ a: 4 })}\n\n${json({ a: 5 })}\n`;
+  assert.deepEqual((await post("application/x-ndjson", ndjson)).json, OK);
+  assert.deepEqual(t.taken().map((q) => q.event.a), [4, 5]);
+
+  assert.deepEqual((await post("text/plain", "line one\r\nline two\n\n")).json, OK);
+  assert.deepEqual(t.taken().map((q) => q.event.message), ["line one", "line two"]);
+
+  // NDJSON sent as application/json is read line by line.
+  assert.deepEqual(
+    (await post("application/json", `${json({ a: 6 })}\n${json({ a: 7 })}`)).json,
+    OK,
+  );
+  assert.deepEqual(t.taken().map((q) => q.event.a), [6, 7]);
+
+  // X-LOGGLY-TAG applies here too.
+  const tagged = await t.send("/v1/events", {
+    body: "t",
+    ...headers({ "content-type": "text/plain", "x-loggly-tag": "p,q" }),
+  });
+  assert.equal(tagged.status, 200);
+  assert.deepEqual(t.taken().map((q) => q.tags), ["p,q"]);
+});
+
+Deno.test("/v1/events: NDJSON lines and array items that are not objects are refused by number", async () => {
+  const t = setup();
+  const ndjson = await t.send("/v1/events", {
+    body: `${json({ a: 1 })}\n42\nnot json\n${json({ a: 2 })}`,
+    ...headers({ "content-type": "application/x-ndjson" }),
+  });
+  assert.equal(ndjson.status, 400);
+  assert.equal(ndjson.json.accepted, 2);
+  assert.deepEqual((ndjson.json.rejected as { line: number }[]).map((r) => r.line), [2, 3]);
+  assert.deepEqual(t.taken().map((q) => q.event.a), [1, 2]);
+
+  const array = await t.send("/v1/events", {
+    body: json([{ a: 3 }, 5, null]),
+    ...headers({ "content-type": "application/json" }),
+  });
+  assert.equal(array.status, 400);
+  assert.equal(array.json.accepted, 1);
+  assert.deepEqual((array.json.rejected as { line: number }[]).map((r) => r.line), [2, 3]);
+  assert.deepEqual(t.taken().map((q) => q.event.a), [3]);
+});
+
+Deno.test("/v1/events: a gzip body is read; bad gzip is 400; another encoding is 415", async () => {
+  const t = setup();
+  const body = await gzip(`${json({ z: 1 })}\n${json({ z: 2 })}\n`);
+  const ok = await t.send("/v1/events", {
+    body: body as BodyInit,
+    ...headers({ "content-type": "application/x-ndjson", "content-encoding": "gzip" }),
+  });
+  assert.deepEqual(ok.json, OK);
+  assert.deepEqual(t.taken().map((q) => q.event.z), [1, 2]);
+
+  const gzipped = await t.send(`/bulk/${TEST_TOKEN}/`, {
+    body: (await gzip("bulk one\nbulk two\n")) as BodyInit,
+    ...headers({ "content-encoding": "GZIP" }),
+  });
+  assert.equal(gzipped.status, 200);
+  assert.deepEqual(t.taken().map((q) => q.event.message), ["bulk one", "bulk two"]);
+
+  const bad = await t.send("/v1/events", {
+    body: "this is not gzip",
+    ...headers({ "content-type": "text/plain", "content-encoding": "gzip" }),
+  });
+  assert.equal(bad.status, 400);
+  assert.match(String(bad.json.message), /could not be read/);
+
+  const br = await t.send("/v1/events", {
+    body: "x",
+    ...headers({ "content-type": "text/plain", "content-encoding": "br" }),
+  });
+  assert.equal(br.status, 415);
+  assert.match(String(br.json.message), /Content-Encoding "br"/);
+  assert.equal(t.queue.heldEvents, 0);
+});
+
+Deno.test("/v1/events: an unknown or missing Content-Type is 415", async () => {
+  const t = setup();
+  for (const type of ["application/xml", "application/x-www-form-urlencoded", null]) {
+    const answer = await t.send("/v1/events", {
+      body: type === null ? new Uint8Array([1, 2]) : "<a/>",
+      ...(type === null ? {} : headers({ "content-type": type })),
+    });
+    assert.equal(answer.status, 415, String(type));
+    assert.match(String(answer.json.message), /application\/json, application\/x-ndjson/);
+  }
+  assert.equal(t.queue.heldEvents, 0);
+});
+
+Deno.test("/v1/events: with --http-token a bearer token is required (401 without or wrong)", async () => {
+  const t = setup({ bearerTokens: [HTTP_TOKEN] });
+  const post = (auth?: string) =>
+    t.send("/v1/events", {
+      body: "x",
+      ...headers({ "content-type": "text/plain", ...(auth ? { authorization: auth } : {}) }),
+    });
+  for (
+    const auth of [
+      undefined,
+      `Bearer ${WRONG_TOKEN}`,
+      `Bearer ${TEST_TOKEN}`, // the Loggly token is for paths, not for bearer auth
+      `Basic ${btoa(`u:${HTTP_TOKEN}`)}`,
+      `Bearer ${HTTP_TOKEN}x`,
+      "Bearer ",
+    ]
+  ) {
+    const answer = await post(auth);
+    assert.equal(answer.status, 401, auth);
+    assert.match(String(answer.json.message), /Authorization: Bearer/);
+  }
+  assert.equal(t.queue.heldEvents, 0);
+  assert.equal((await post(`Bearer ${HTTP_TOKEN}`)).status, 200);
+  assert.equal((await post(`bearer   ${HTTP_TOKEN} `)).status, 200);
+  assert.equal(t.queue.heldEvents, 2);
+});
+
+Deno.test("/v1/events without --http-token needs no credentials", async () => {
+  const t = setup();
+  const answer = await t.send("/v1/events", {
+    body: "x",
+    ...headers({ "content-type": "text/plain" }),
+  });
+  assert.equal(answer.status, 200);
+});
+
+// --- limits ----------------------------------------------------------------------------------
+
+Deno.test("413 for a body over the limit: by Content-Length, before reading", async () => {
+  const limit = 64 * 1024;
+  const t = setup({ maxBodyBytes: limit });
+  const body = "a".repeat(limit + 1);
+  for (const path of [`/bulk/${TEST_TOKEN}/`, `/inputs/${TEST_TOKEN}/`, "/v1/events"]) {
+    const answer = await t.send(path, {
+      body,
+      ...headers({ "content-type": "text/plain", "content-length": String(body.length) }),
+    });
+    assert.equal(answer.status, 413, path);
+    assert.match(String(answer.json.message), new RegExp(`over ${limit} bytes`));
+  }
+  // A declared length over the limit is refused without reading a byte.
+  const streamed = countingBody(new Uint8Array(1024).fill(0x61), 65);
+  const declared = await t.send(`/bulk/${TEST_TOKEN}/`, {
+    ...streamed.init,
+    ...headers({ "content-length": String(65 * 1024) }),
+  });
+  assert.equal(declared.status, 413);
+  assert.equal(streamed.pulled(), 0);
+  // Exactly at the limit is fine.
+  const atLimit = "b".repeat(limit);
+  const fits = await t.send(`/inputs/${TEST_TOKEN}/`, {
+    body: atLimit,
+    ...headers({ "content-length": String(limit) }),
+  });
+  assert.equal(fits.status, 200);
+  assert.equal(t.queue.heldEvents, 1);
+});
+
+Deno.test("413 for a streamed body without Content-Length, reading stops early", async () => {
+  const limit = 64 * 1024;
+  const t = setup({ maxBodyBytes: limit });
+  const chunk = new TextEncoder().encode("c".repeat(16 * 1024 - 1) + "\n");
+  const streamed = countingBody(chunk, 200); // 3.2 MB offered
+  const answer = await t.send(`/bulk/${TEST_TOKEN}/`, streamed.init);
+  assert.equal(answer.status, 413);
+  assert.match(String(answer.json.message), /The body is over 65536 bytes/);
+  // 4 chunks fit in 64 KiB: the 5th is over, and a few more may be buffered on the way.
+  const pulled = streamed.pulled();
+  assert.ok(pulled >= 5 && pulled < 10, `the relay read ${pulled} chunks of a body it refused`);
+  assert.equal(t.queue.heldEvents, 0);
+});
+
+Deno.test("413 for a gzip bomb: the limit applies after decompression", async () => {
+  const limit = 1024 * 1024;
+  const t = setup({ maxBodyBytes: limit });
+  // 32 MiB of short lines: every event is small, only the body is too large.
+  const bomb = await gzip(("a".repeat(1023) + "\n").repeat(32 * 1024));
+  assert.ok(bomb.length < limit / 8, `the bomb is ${bomb.length} bytes compressed`);
+  for (const path of [`/bulk/${TEST_TOKEN}/`, "/v1/events"]) {
+    const answer = await t.send(path, {
+      body: bomb as BodyInit,
+      ...headers({
+        "content-type": "text/plain",
+        "content-encoding": "gzip",
+        "content-length": String(bomb.length),
+      }),
+    });
+    assert.equal(answer.status, 413, path);
+    assert.match(String(answer.json.message), /The body is over 1048576 bytes/);
+  }
+  assert.equal(t.queue.heldEvents, 0);
+});
+
+Deno.test("413 for an event over Loggly's 1 MB, naming its line; the others are kept", async () => {
+  const t = setup();
+  const big = json({ blob: "x".repeat(LOGGLY_MAX_EVENT_BYTES) });
+  const answer = await t.send(`/bulk/${TEST_TOKEN}/`, {
+    body: `${json({ n: 1 })}\n${big}\n${json({ n: 3 })}\n`,
+  });
+  assert.equal(answer.status, 413);
+  assert.equal(answer.json.accepted, 2);
+  assert.deepEqual(answer.json.rejected, [{ line: 2, error: "event over Loggly's 1 MB limit" }]);
+  assert.deepEqual(t.taken().map((q) => q.event.n), [1, 3]);
+
+  const text = await t.send(`/inputs/${TEST_TOKEN}/`, { body: "y".repeat(1_000_001) });
+  assert.equal(text.status, 413);
+  assert.deepEqual(text.json.rejected, [{ line: 1, error: "event over Loggly's 1 MB limit" }]);
+
+  // A malformed line in the same body makes it a 400 that lists both.
+  const mixed = await t.send("/v1/events", {
+    body: `${big}\n{bad\n${json({ n: 9 })}`,
+    ...headers({ "content-type": "application/x-ndjson" }),
+  });
+  assert.equal(mixed.status, 400);
+  assert.deepEqual((mixed.json.rejected as { line: number }[]).map((r) => r.line), [1, 2]);
+  assert.deepEqual(t.taken().map((q) => q.event.n), [9]);
+});
+
+// --- methods, paths, back-pressure -----------------------------------------------------------
+
+Deno.test("wrong methods are 405 with Allow; unknown paths 404", async () => {
+  const t = setup();
+  const wrong: [string, string, string][] = [
+    ["GET", `/bulk/${TEST_TOKEN}/`, "POST"],
+    ["GET", `/bulk/${TEST_TOKEN}/tag/x/`, "POST"],
+    ["PUT", `/inputs/${TEST_TOKEN}`, "POST"],
+    ["DELETE", `/inputs/${TEST_TOKEN}/tag/x`, "POST"],
+    ["GET", "/v1/events", "POST"],
+    ["POST", "/healthz", "GET"],
+    ["PUT", "/metrics", "GET"],
+  ];
+  for (const [method, path, allowed] of wrong) {
+    const label = `${method} ${path.replace(TEST_TOKEN, "TOKEN")}`;
+    const answer = await t.send(path, { method, ...(method === "GET" ? {} : { body: "x" }) });
+    assert.equal(answer.status, 405, label);
+    assert.equal(answer.headers.get("allow"), allowed, label);
+    assert.match(String(answer.json.message), new RegExp(`Method ${method} is not allowed`));
+  }
+  for (const path of ["/", "/bulk", "/bulk/", "/inputs", "/v2/events", "/bulk/a/b/c/d"]) {
+    const answer = await t.send(path, { body: "x" });
+    assert.equal(answer.status, 404, path);
+    assert.match(String(answer.json.message), /No such path/);
+  }
+  assert.equal(t.queue.heldEvents, 0);
+});
+
+Deno.test("a full queue answers 503 with Retry-After, counted as a drop, without reading", async () => {
+  const t = setup({ queueMaxEvents: 2 });
+  assert.equal((await t.send(`/bulk/${TEST_TOKEN}/`, { body: "1\n2\n" })).status, 200);
+  assert.ok(t.queue.full);
+  const paths = [`/bulk/${TEST_TOKEN}/`, `/inputs/${TEST_TOKEN}/tag/a/`, "/v1/events"];
+  for (const path of paths) {
+    const streamed = countingBody(new TextEncoder().encode("3\n"), 1);
+    const answer = await t.send(path, {
+      ...streamed.init,
+      ...headers({ "content-type": "text/plain" }),
+    });
+    assert.equal(answer.status, 503, path);
+    assert.equal(streamed.pulled(), 0, "the body of a refused request was read");
+    assert.equal(answer.headers.get("retry-after"), "5");
+    assert.match(String(answer.json.message), /queue is full/);
+  }
+  assert.equal(t.queue.heldEvents, 2);
+  assert.equal(t.metrics.get(M.dropped, { input: "http", reason: "queue full" }), paths.length);
+  assert.equal(t.metrics.get(M.httpRequests, { status: "503" }), paths.length);
+  // Once the sender takes and acks, requests are accepted again.
+  t.taken();
+  assert.equal((await t.send(`/bulk/${TEST_TOKEN}/`, { body: "4" })).status, 200);
+});
+
+// --- the event -------------------------------------------------------------------------------
+
+Deno.test("a JSON event's timestamp is kept verbatim; one is added when absent", async () => {
+  const t = setup();
+  const given = [
+    { timestamp: "2020-02-03 04:05:06,789 +0100", n: 1 },
+    { timestamp: 1_700_000_000_123, n: 2 },
+    { timestamp: "not a date at all", n: 3 },
+    { n: 4 },
+  ];
+  const answer = await t.send(`/bulk/${TEST_TOKEN}/`, { body: given.map(json).join("\n") });
+  assert.equal(answer.status, 200);
+  assert.deepEqual(t.taken().map((q) => q.event.timestamp), [
+    "2020-02-03 04:05:06,789 +0100",
+    1_700_000_000_123,
+    "not a date at all",
+    NOW.toISOString(),
+  ]);
+});
+
+Deno.test("relay.peer is the client's address, and absent when the server gives none", async () => {
+  const t = setup();
+  await t.send(`/inputs/${TEST_TOKEN}/`, { body: json({ a: 1 }) });
+  assert.deepEqual(t.taken()[0].event.relay, { input: "http", peer: "10.1.2.3" });
+  const response = await t.app.request(`/inputs/${TEST_TOKEN}/`, { method: "POST", body: "b" });
+  assert.equal(response.status, 200);
+  assert.deepEqual(t.taken()[0].event.relay, { input: "http" });
+});
+
+// --- /healthz and /metrics -------------------------------------------------------------------
+
+Deno.test("/healthz: 200 when healthy, 503 with the reason otherwise (a full queue, failing delivery)", async () => {
+  let failing: string | null = null;
+  const t = setup({
+    queueMaxEvents: 1,
+    // As lib/relay.ts answers: a full queue first, then what the drain reports.
+    unhealthy: () => t.queue.full ? "The queue is full: Loggly is not keeping up" : failing,
+  });
+  const ok = await t.send("/healthz", { method: "GET" });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(ok.json, { status: "ok" });
+
+  await t.send(`/inputs/${TEST_TOKEN}/`, { body: "fills the queue" });
+  const full = await t.send("/healthz", { method: "GET" });
+  assert.equal(full.status, 503);
+  assert.deepEqual(full.json, {
+    status: "unavailable",
+    reason: "The queue is full: Loggly is not keeping up",
+  });
+
+  t.taken();
+  failing = "Every delivery to Loggly has failed for 300 s";
+  const down = await t.send("/healthz", { method: "GET" });
+  assert.equal(down.status, 503);
+  assert.deepEqual(down.json, { status: "unavailable", reason: failing });
+
+  failing = null;
+  assert.equal((await t.send("/healthz", { method: "GET" })).status, 200);
+});
+
+Deno.test("/metrics: Prometheus text with the HTTP input's counts", async () => {
+  const t = setup();
+  await t.send(`/bulk/${TEST_TOKEN}/`, { body: "a\nb\nc\n" });
+  await t.send(`/bulk/${WRONG_TOKEN}/`, { body: "a" });
+  const answer = await t.send("/metrics", { method: "GET" });
+  assert.equal(answer.status, 200);
+  assert.equal(answer.headers.get("content-type"), "text/plain; version=0.0.4");
+  const lines = answer.text.split("\n");
+  assert.ok(lines.includes('loggly_relay_events_received_total{input="http"} 3'), answer.text);
+  assert.ok(lines.includes('loggly_relay_http_requests_total{status="200"} 1'), answer.text);
+  assert.ok(lines.includes('loggly_relay_http_requests_total{status="403"} 1'), answer.text);
+  assert.ok(lines.includes("# TYPE loggly_relay_http_request_seconds_total counter"));
+  // Every sample line is `name{labels} number`.
+  for (const line of lines.filter((l) => l !== "" && !l.startsWith("#"))) {
+    assert.match(line, /^[a-z_]+(\{[^}]*\})? -?[0-9.e+-]+$/, line);
+  }
+});
+
+Deno.test("/healthz and /metrics: open on loopback; beyond it 403 unless a bearer --http-token", async () => {
+  const open = setup({ loopback: true });
+  for (const path of ["/healthz", "/metrics"]) {
+    assert.equal((await open.send(path, { method: "GET" })).status, 200, path);
+  }
+
+  const guarded = setup({ loopback: false, bearerTokens: [HTTP_TOKEN] });
+  for (const path of ["/healthz", "/metrics"]) {
+    const get = (auth?: string) =>
+      guarded.send(path, { method: "GET", ...(auth ? headers({ authorization: auth }) : {}) });
+    for (const auth of [undefined, `Bearer ${WRONG_TOKEN}`, `Bearer ${TEST_TOKEN}`]) {
+      const answer = await get(auth);
+      assert.equal(answer.status, 403, `${path} ${auth}`);
+      assert.match(String(answer.json.message), /Authorization: Bearer/);
+    }
+    assert.equal((await get(`Bearer ${HTTP_TOKEN}`)).status, 200, path);
+  }
+
+  // Beyond loopback without any --http-token there is no way in.
+  const closed = setup({ loopback: false });
+  for (const path of ["/healthz", "/metrics"]) {
+    const answer = await closed.send(path, {
+      method: "GET",
+      ...headers({ authorization: `Bearer ${TEST_TOKEN}` }),
+    });
+    assert.equal(answer.status, 403, path);
+  }
+});
+
+Deno.test("text lines that start with [ are text, not malformed JSON", () => {
+  const parsed = parseEvents(
+    "[INFO] server started\n[Mon Jan 05 10:00:00] [error] boom\n",
+    "lines",
+  );
+  assert.deepEqual(parsed.rejected, []);
+  assert.deepEqual(parsed.events.map((e) => "text" in e ? e.text : null), [
+    "[INFO] server started",
+    "[Mon Jan 05 10:00:00] [error] boom",
+  ]);
+});
