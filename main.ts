@@ -45,6 +45,14 @@ async function main(args: string[]): Promise<number> {
     const relay = await startRelay(config);
     if (config.dryRun) log.info("Dry run: printing events to stdout instead of sending them");
     else log.info("Forwarding to {url}", { url: config.logglyUrl });
+    Deno.addSignalListener("SIGHUP", () => {
+      try {
+        relay.reload();
+        log.info("SIGHUP: certificates read again; established connections stay up");
+      } catch (error) {
+        log.error("SIGHUP: {error}; keeping the certificates in use", { error });
+      }
+    });
     const signal = await new Promise<string>((resolve) => {
       for (const name of ["SIGINT", "SIGTERM"] as const) {
         Deno.addSignalListener(name, () => resolve(name));

@@ -27,6 +27,8 @@ export const LOGGLY_MAX_REQUEST_BYTES = 5_000_000;
 export const LOGGLY_MAX_EVENT_BYTES = 1_000_000;
 /** syslog2loggly's port, kept as the default. */
 export const DEFAULT_PORT = 5140;
+/** RFC 5425's port for syslog over TLS. */
+export const DEFAULT_TLS_PORT = 6514;
 
 /** Everything the relay needs to run, validated. */
 export interface Config {
@@ -57,6 +59,11 @@ export interface Config {
   readonly spoolDir: string | null;
   readonly spoolSync: SpoolSync;
   readonly spoolMaxBytes: number;
+  /** Syslog over TLS (RFC 5425); null when off (the default). */
+  readonly tls: ListenAddress | null;
+  readonly tlsCert: string | null;
+  readonly tlsKey: string | null;
+  readonly tlsClientCa: string | null;
   /** The HTTP input; null when off (the default). */
   readonly http: ListenAddress | null;
   readonly httpTlsCert: string | null;
@@ -100,6 +107,10 @@ const OPTIONS = {
   "retry-initial-delay": { type: "string" },
   "retry-max-delay": { type: "string" },
   "dead-letter": { type: "string" },
+  tls: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-client-ca": { type: "string" },
   http: { type: "string" },
   "http-tls-cert": { type: "string" },
   "http-tls-key": { type: "string" },
@@ -182,6 +193,17 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     throw new ConfigError("--spool-sync and --spool-max-bytes need --spool DIR");
   }
 
+  if (
+    values.tls !== undefined &&
+    (values["tls-cert"] === undefined || values["tls-key"] === undefined)
+  ) {
+    throw new ConfigError("--tls needs --tls-cert FILE and --tls-key FILE (PEM)");
+  }
+  if (
+    values.tls === undefined && (values["tls-cert"] ?? values["tls-key"] ?? values["tls-client-ca"])
+  ) {
+    throw new ConfigError("--tls-cert, --tls-key and --tls-client-ca need --tls HOST:PORT");
+  }
   if ((values["http-tls-cert"] === undefined) !== (values["http-tls-key"] === undefined)) {
     throw new ConfigError("--http-tls-cert and --http-tls-key go together: give both, or neither");
   }
@@ -260,6 +282,12 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     spoolDir: values.spool ?? null,
     spoolSync,
     spoolMaxBytes: size("spool-max-bytes", 1024 ** 3, 1024 * 1024, 2 ** 50),
+    tls: values.tls === undefined
+      ? null
+      : parseListenAddress("--tls", values.tls, "0.0.0.0", DEFAULT_TLS_PORT),
+    tlsCert: values["tls-cert"] ?? null,
+    tlsKey: values["tls-key"] ?? null,
+    tlsClientCa: values["tls-client-ca"] ?? null,
     http: values.http === undefined ? null : parseListenAddress("--http", values.http, "127.0.0.1"),
     httpTlsCert: values["http-tls-cert"] ?? null,
     httpTlsKey: values["http-tls-key"] ?? null,
@@ -270,7 +298,7 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
   if (config.logglyUrl.startsWith("http://") && !isLoopbackUrl(config.logglyUrl)) {
     notices.push("--loggly-url uses http://: the token and the events travel unencrypted");
   }
-  if (!config.udp && !config.tcp && !config.http) {
+  if (!config.udp && !config.tcp && !config.tls && !config.http) {
     throw new ConfigError("Both --udp and --tcp are off: the relay would receive nothing");
   }
   if (config.http && !isLoopback(config.http.hostname) && !config.httpTlsCert) {

@@ -17,6 +17,7 @@ import type { EventQueue } from "./queue/queue.ts";
 import { openSpool } from "./queue/spool.ts";
 import { makeRedactor } from "./redact.ts";
 import { type Listener, listenTcp, listenUdp } from "./syslog/listen.ts";
+import { CertificateError, listenTls, type TlsListener } from "./syslog/tls.ts";
 import { Throttle } from "./throttle.ts";
 import { createHttpApp } from "./http/app.ts";
 import { isLoopback, serveHttp, type TlsFiles } from "./http/server.ts";
@@ -38,6 +39,8 @@ export interface Relay {
   readonly tcp: ListenAddress | null;
   readonly http: ListenAddress | null;
   readonly metrics: Metrics;
+  /** Re-reads the TLS certificates (SIGHUP); throws why when they cannot be used. */
+  reload(): void;
   /** True when unsent events stay on disk for the next start. */
   readonly durable: boolean;
   /** Stops the listeners, then flushes for up to `timeoutMs`; returns the events left unsent. */
@@ -100,7 +103,8 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     log: logger("input"),
     maxMessageBytes: config.maxMessageBytes,
   };
-  const bound: Partial<Record<"udp" | "tcp" | "http", Listener>> = {};
+  const bound: Partial<Record<"udp" | "tcp" | "tls" | "http", Listener>> = {};
+  let tlsListener: TlsListener | null = null;
   try {
     if (config.udp) {
       const udp = config.udp;
@@ -110,6 +114,16 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       const tcp = config.tcp;
       const options = { idleTimeoutMs: config.idleTimeoutMs };
       bound.tcp = await bind("tcp", tcp, () => listenTcp(tcp, listenerDeps, options));
+    }
+    if (config.tls) {
+      const address = config.tls;
+      const files = { cert: config.tlsCert!, key: config.tlsKey!, clientCa: config.tlsClientCa };
+      tlsListener = await bind(
+        "tls",
+        address,
+        () => listenTls(address, listenerDeps, files, config.idleTimeoutMs),
+      );
+      bound.tls = tlsListener;
     }
     if (config.http) {
       const http = config.http;
@@ -151,6 +165,9 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     http: bound.http?.address ?? null,
     metrics,
     durable: config.spoolDir !== null,
+    reload() {
+      tlsListener?.reload();
+    },
     async stop(timeoutMs = config.shutdownTimeoutMs) {
       await Promise.all(listeners.map((l) => l.close()));
       const unsent = await drain.stop(timeoutMs);
@@ -199,14 +216,15 @@ export class ListenError extends Error {
   }
 }
 
-async function bind(
+async function bind<L extends Listener>(
   kind: string,
   address: ListenAddress,
-  start: () => Listener | Promise<Listener>,
-): Promise<Listener> {
+  start: () => L | Promise<L>,
+): Promise<L> {
   try {
     return await start();
   } catch (error) {
+    if (error instanceof CertificateError) throw error; // it names the file already
     throw new ListenError(kind, address, error);
   }
 }

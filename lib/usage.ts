@@ -17,6 +17,10 @@ Inputs
       --udp HOST:PORT        syslog over UDP (default 0.0.0.0:5140; "off" to disable)
       --tcp HOST:PORT        syslog over TCP (default 0.0.0.0:5140; "off" to disable)
   -p, --port PORT            port of both UDP and TCP (syslog2loggly's flag)
+      --tls HOST:PORT        syslog over TLS, RFC 5425 (off by default; port 6514 if omitted)
+      --tls-cert FILE        PEM certificate chain for --tls (re-read on SIGHUP)
+      --tls-key FILE         PEM private key for --tls
+      --tls-client-ca FILE   require client certificates issued by a CA in FILE
       --max-message-bytes SIZE  longer messages are truncated and marked (default 64KiB)
       --idle-timeout DUR     close TCP connections idle this long (default 10m; 0 = never)
       --syslog-timezone TZ   zone of RFC 3164 stamps, which carry none (default UTC)
