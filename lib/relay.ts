@@ -37,6 +37,7 @@ export interface RelayDeps {
 export interface Relay {
   readonly udp: ListenAddress | null;
   readonly tcp: ListenAddress | null;
+  readonly tls: ListenAddress | null;
   readonly http: ListenAddress | null;
   readonly metrics: Metrics;
   /** Re-reads the TLS certificates (SIGHUP); throws why when they cannot be used. */
@@ -162,6 +163,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   return {
     udp: udp?.address ?? null,
     tcp: tcp?.address ?? null,
+    tls: bound.tls?.address ?? null,
     http: bound.http?.address ?? null,
     metrics,
     durable: config.spoolDir !== null,

@@ -101,6 +101,91 @@ export async function makeTestCertificates(): Promise<TestCertificates> {
   };
 }
 
+/** A client key and certificate, signed by `ca` (the test CA, or another for a stranger). */
+export interface ClientCertificate {
+  cert: string;
+  key: string;
+}
+
+/**
+ * Makes a certificate for `name` in `certs.dir`, issued by the CA whose files are `caPem` and
+ * `caKey` (the test CA by default), with the given extended key usage.
+ */
+export async function makeCertificate(
+  certs: TestCertificates,
+  name: string,
+  options: {
+    usage?: "clientAuth" | "serverAuth";
+    caPem?: string;
+    caKey?: string;
+    /** subjectAltName, e.g. "IP:127.0.0.1, DNS:localhost". */
+    san?: string;
+  } = {},
+): Promise<ClientCertificate> {
+  const at = (file: string) => `${certs.dir}/${file}`;
+  await Deno.writeTextFile(
+    at(`${name}.ext`),
+    `basicConstraints = critical, CA:FALSE\nextendedKeyUsage = ${options.usage ?? "clientAuth"}\n` +
+      (options.san ? `subjectAltName = ${options.san}\n` : ""),
+  );
+  const ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
+  await openssl(["genpkey", ...ec, "-out", at(`${name}.key`)]);
+  await openssl([
+    "req",
+    "-new",
+    "-key",
+    at(`${name}.key`),
+    "-subj",
+    `/CN=${name}`,
+    "-out",
+    at(`${name}.csr`),
+  ]);
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    at(`${name}.csr`),
+    "-CA",
+    options.caPem ?? certs.caCert,
+    "-CAkey",
+    options.caKey ?? at("ca.key"),
+    "-CAcreateserial",
+    "-sha256",
+    "-days",
+    "1",
+    "-extfile",
+    at(`${name}.ext`),
+    "-out",
+    at(`${name}.pem`),
+  ]);
+  return { cert: at(`${name}.pem`), key: at(`${name}.key`) };
+}
+
+/** Makes a second, unrelated CA in `certs.dir` (for certificates the relay must not trust). */
+export async function makeStrangerCa(
+  certs: TestCertificates,
+): Promise<{ pem: string; key: string }> {
+  const at = (file: string) => `${certs.dir}/${file}`;
+  const ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
+  await openssl(["genpkey", ...ec, "-out", at("stranger-ca.key")]);
+  await openssl([
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    at("stranger-ca.key"),
+    "-days",
+    "1",
+    "-subj",
+    "/CN=stranger CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-out",
+    at("stranger-ca.pem"),
+  ]);
+  return { pem: at("stranger-ca.pem"), key: at("stranger-ca.key") };
+}
+
 async function openssl(args: string[]): Promise<void> {
   const output = await new Deno.Command("openssl", {
     args,

@@ -1,0 +1,242 @@
+/**
+ * Syslog over TLS: certificate checks as pure functions, and end to end with real TLS clients
+ * (openssl s_client, Python's ssl module, node:tls, syslog-ng's loggen) against the stand-in.
+ */
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import tls from "node:tls";
+import { M } from "../lib/metrics.ts";
+import {
+  CertificateError,
+  checkClient,
+  readMaterial,
+  type TlsInputFiles,
+} from "../lib/syslog/tls.ts";
+import { run, startHarness } from "./helpers.ts";
+import { makeCertificate, makeStrangerCa, makeTestCertificates } from "./tls_fixture.ts";
+
+const DAY = 86_400_000;
+
+/** What node:tls hands the relay for a client certificate. */
+function peerOf(pem: string) {
+  return { raw: new Uint8Array(new X509Certificate(pem).raw) };
+}
+
+Deno.test("TLS files: missing, not PEM, a key of another certificate, expired — clear errors", async () => {
+  await using certs = await makeTestCertificates();
+  const other = await makeCertificate(certs, "other");
+  const files: TlsInputFiles = { cert: certs.cert, key: certs.key, clientCa: null };
+  assert.doesNotThrow(() => readMaterial(files, Date.now()));
+  const fails = (f: typeof files, pattern: RegExp, now = Date.now()) =>
+    assert.throws(
+      () => readMaterial(f, now),
+      (e: unknown) => e instanceof CertificateError && pattern.test(e.message),
+    );
+  fails({ ...files, cert: `${certs.dir}/nope.pem` }, /--tls-cert .*nope\.pem cannot be read/);
+  fails({ ...files, cert: certs.key }, /is not a PEM certificate/);
+  fails({ ...files, key: other.key }, /does not belong to --tls-cert/);
+  fails(files, /expired on .*: renew it/, Date.now() + 3 * DAY);
+  fails({ ...files, clientCa: certs.key }, /--tls-client-ca .* holds no certificate/);
+});
+
+Deno.test("client certificates: the CA's client cert passes; others are refused with the reason", async () => {
+  await using certs = await makeTestCertificates();
+  const good = await makeCertificate(certs, "client-good");
+  const serverOnly = await makeCertificate(certs, "client-server-usage", { usage: "serverAuth" });
+  const stranger = await makeStrangerCa(certs);
+  const foreign = await makeCertificate(certs, "client-foreign", {
+    caPem: stranger.pem,
+    caKey: stranger.key,
+  });
+  const cas = [new X509Certificate(await Deno.readTextFile(certs.caCert))];
+  const pem = (path: string) => Deno.readTextFileSync(path);
+  const now = Date.now();
+  assert.equal(checkClient(peerOf(pem(good.cert)), cas, now), null);
+  assert.match(checkClient({}, cas, now)!, /presented no certificate/);
+  assert.match(
+    checkClient(peerOf(pem(serverOnly.cert)), cas, now)!,
+    /not for client authentication/,
+  );
+  assert.match(checkClient(peerOf(pem(foreign.cert)), cas, now)!, /not issued by a CA/);
+  assert.match(checkClient(peerOf(pem(good.cert)), cas, now + 3 * DAY)!, /expired/);
+});
+
+async function openssl(port: number, input: string, extra: string[]) {
+  return await run("openssl", [
+    "s_client",
+    "-connect",
+    `127.0.0.1:${port}`,
+    "-quiet",
+    "-verify_return_error",
+    "-no_ign_eof",
+    ...extra,
+  ], { stdin: input });
+}
+
+Deno.test("TLS end to end: openssl with a client certificate delivers; without one it is refused", async () => {
+  await using certs = await makeTestCertificates();
+  const client = await makeCertificate(certs, "client");
+  const h = await startHarness([
+    "--tls",
+    "127.0.0.1:0",
+    "--tls-cert",
+    certs.cert,
+    "--tls-key",
+    certs.key,
+    "--tls-client-ca",
+    certs.caCert,
+  ]);
+  try {
+    const port = h.relay.tls!.port;
+    const message = "<13>1 - host app - - - over tls";
+    const ok = await openssl(port, `${message.length} ${message}`, [
+      "-CAfile",
+      certs.caCert,
+      "-cert",
+      client.cert,
+      "-key",
+      client.key,
+    ]);
+    await h.stub.waitForCount(1);
+    assert.equal(h.stub.messages()[0], "over tls", ok.stderr);
+    assert.equal((h.stub.received[0].event.relay as Record<string, string>).input, "tls");
+
+    await openssl(port, "<13>without a certificate\n", ["-CAfile", certs.caCert]);
+    await h.stub.waitFor(
+      () =>
+        h.relay.metrics.get(M.connectionsClosed, { input: "tls", reason: "client certificate" }) ===
+          1,
+      5000,
+      "the refusal",
+    );
+    assert.ok(!h.stub.messages().includes("without a certificate"));
+
+    const old = await openssl(port, "<13>old protocol\n", ["-tls1_1", "-CAfile", certs.caCert]);
+    assert.notEqual(old.code, 0, "TLS 1.1 must be refused");
+  } finally {
+    await h.stop();
+  }
+});
+
+const PYTHON_CLIENT = `
+import socket, ssl, sys
+port, ca, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+context = ssl.create_default_context(cafile=ca)
+context.load_cert_chain(cert, key)
+with socket.create_connection(("127.0.0.1", port)) as raw:
+    with context.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+        for i in range(3):
+            msg = f"<14>1 2026-11-26T21:30:46.000Z py app - - - python {i}".encode()
+            s.sendall(str(len(msg)).encode() + b" " + msg)
+`;
+
+Deno.test("TLS end to end: Python's ssl module with a client certificate", async () => {
+  await using certs = await makeTestCertificates();
+  const client = await makeCertificate(certs, "python-client");
+  const h = await startHarness([
+    "--tls",
+    "127.0.0.1:0",
+    "--tls-cert",
+    certs.cert,
+    "--tls-key",
+    certs.key,
+    "--tls-client-ca",
+    certs.caCert,
+  ]);
+  try {
+    const port = String(h.relay.tls!.port);
+    const result = await run("python3", [
+      "-c",
+      PYTHON_CLIENT,
+      port,
+      certs.caCert,
+      client.cert,
+      client.key,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    await h.stub.waitForCount(3);
+    assert.deepEqual(h.stub.messages(), ["python 0", "python 1", "python 2"]);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("TLS end to end: loggen --use-ssl (syslog-ng) delivers every message", async () => {
+  await using certs = await makeTestCertificates();
+  const h = await startHarness([
+    "--tls",
+    "127.0.0.1:0",
+    "--tls-cert",
+    certs.cert,
+    "--tls-key",
+    certs.key,
+  ]);
+  try {
+    const port = String(h.relay.tls!.port);
+    const result = await run("loggen", [
+      "--use-ssl", // its own TCP+TLS transport: not with --stream/--inet
+      "--size",
+      "200",
+      "--number",
+      "500",
+      "--rate",
+      "100000",
+      "--interval",
+      "10",
+      "--active-connections",
+      "1",
+      "127.0.0.1",
+      port,
+    ]);
+    assert.equal(result.code, 0, `loggen: ${result.stderr}`);
+    await h.stub.waitForCount(500);
+    assert.ok(h.stub.messages().every((m) => m.includes("seq: ")));
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("SIGHUP reload: new connections get the new certificate; established ones stay up", async () => {
+  await using certs = await makeTestCertificates();
+  const h = await startHarness([
+    "--tls",
+    "127.0.0.1:0",
+    "--tls-cert",
+    certs.cert,
+    "--tls-key",
+    certs.key,
+  ]);
+  const ca = await Deno.readTextFile(certs.caCert);
+  const connect = () =>
+    new Promise<tls.TLSSocket>((resolve, reject) => {
+      const socket = tls.connect({
+        host: "127.0.0.1",
+        port: h.relay.tls!.port,
+        ca,
+        servername: "localhost",
+      }, () => resolve(socket));
+      socket.once("error", reject);
+    });
+  try {
+    const before = await connect();
+    const firstSerial = before.getPeerCertificate().serialNumber;
+    // Replace the files with a new server certificate, then reload as SIGHUP does.
+    const renewed = await makeCertificate(certs, "renewed", {
+      usage: "serverAuth",
+      san: "IP:127.0.0.1, DNS:localhost",
+    });
+    await Deno.copyFile(renewed.cert, certs.cert);
+    await Deno.copyFile(renewed.key, certs.key);
+    h.relay.reload();
+    const after = await connect();
+    assert.notEqual(after.getPeerCertificate().serialNumber, firstSerial);
+    assert.equal(after.getPeerCertificate().subject.CN, "renewed");
+    after.destroy();
+    before.write("<13>still up after reload\n");
+    await h.stub.waitForCount(1);
+    assert.equal(h.stub.messages()[0], "still up after reload");
+    before.destroy();
+  } finally {
+    await h.stop();
+  }
+});
