@@ -45,6 +45,9 @@ export interface Config {
   readonly syslogTimeZone: string;
   readonly maxMessageBytes: number;
   readonly idleTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerPeer: number;
+  readonly messageTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly deadLetterPath: string | null;
   readonly queueMaxEvents: number;
@@ -97,6 +100,9 @@ const OPTIONS = {
   port: { type: "string", short: "p" },
   "max-message-bytes": { type: "string" },
   "idle-timeout": { type: "string" },
+  "max-connections": { type: "string" },
+  "max-connections-per-peer": { type: "string" },
+  "message-timeout": { type: "string" },
   "syslog-timezone": { type: "string" },
   "batch-max-events": { type: "string" },
   "batch-max-bytes": { type: "string" },
@@ -269,6 +275,9 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     syslogTimeZone: timeZone,
     maxMessageBytes: size("max-message-bytes", 64 * 1024, 16, 64 * 1024 * 1024),
     idleTimeoutMs: duration("idle-timeout", 600_000),
+    maxConnections: count("max-connections", 1000, 1_000_000),
+    maxConnectionsPerPeer: count("max-connections-per-peer", 100, 1_000_000),
+    messageTimeoutMs: duration("message-timeout", 60_000),
     shutdownTimeoutMs: duration("shutdown-timeout", 10_000),
     deadLetterPath: values["dead-letter"] ?? null,
     queueMaxEvents: count("queue-max-events", 100_000, 100_000_000),

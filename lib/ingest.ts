@@ -80,6 +80,20 @@ export class Ingest {
     }
   }
 
+  /** Counts (and now and then logs) a connection closed or refused by a limit. */
+  connectionClosed(input: InputKind, reason: string, detail: string): void {
+    this.#o.metrics.inc(M.connectionsClosed, { input, reason });
+    const n = this.#o.throttle.hit(`closed:${input}:${reason}`);
+    if (n > 0) {
+      this.#o.log.warn("Closed {n} {input} connections ({reason}), e.g. {detail}", {
+        n,
+        input,
+        reason,
+        detail,
+      });
+    }
+  }
+
   /** Counts (and now and then logs) a reader paused because the queue is full. */
   paused(input: InputKind): void {
     this.#o.metrics.inc(M.paused, { input });

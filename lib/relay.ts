@@ -104,6 +104,14 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     log: logger("input"),
     maxMessageBytes: config.maxMessageBytes,
   };
+  const streamOptions = {
+    idleTimeoutMs: config.idleTimeoutMs,
+    limits: {
+      maxConnections: config.maxConnections,
+      maxPerPeer: config.maxConnectionsPerPeer,
+      messageTimeoutMs: config.messageTimeoutMs,
+    },
+  };
   const bound: Partial<Record<"udp" | "tcp" | "tls" | "http", Listener>> = {};
   let tlsListener: TlsListener | null = null;
   try {
@@ -113,8 +121,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     }
     if (config.tcp) {
       const tcp = config.tcp;
-      const options = { idleTimeoutMs: config.idleTimeoutMs };
-      bound.tcp = await bind("tcp", tcp, () => listenTcp(tcp, listenerDeps, options));
+      bound.tcp = await bind("tcp", tcp, () => listenTcp(tcp, listenerDeps, streamOptions));
     }
     if (config.tls) {
       const address = config.tls;
@@ -122,7 +129,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       tlsListener = await bind(
         "tls",
         address,
-        () => listenTls(address, listenerDeps, files, config.idleTimeoutMs),
+        () => listenTls(address, listenerDeps, files, streamOptions),
       );
       bound.tls = tlsListener;
     }

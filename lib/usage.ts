@@ -22,7 +22,10 @@ Inputs
       --tls-key FILE         PEM private key for --tls
       --tls-client-ca FILE   require client certificates issued by a CA in FILE
       --max-message-bytes SIZE  longer messages are truncated and marked (default 64KiB)
-      --idle-timeout DUR     close TCP connections idle this long (default 10m; 0 = never)
+      --idle-timeout DUR     close TCP/TLS connections idle this long (default 10m; 0 = never)
+      --message-timeout DUR  close a connection that takes longer to finish a message (60s)
+      --max-connections N    connections per input (TCP, TLS; default 1000)
+      --max-connections-per-peer N  connections per sender address and input (default 100)
       --syslog-timezone TZ   zone of RFC 3164 stamps, which carry none (default UTC)
 
 Delivery

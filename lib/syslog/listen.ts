@@ -12,6 +12,7 @@ import { M, type Metrics } from "../metrics.ts";
 import type { EventQueue } from "../queue/queue.ts";
 import type { ListenAddress } from "../units.ts";
 import { SyslogFramer } from "./framing.ts";
+import { ConnectionGuard, type ConnectionLimits } from "./guard.ts";
 
 /** A running listener. */
 export interface Listener {
@@ -70,10 +71,20 @@ export async function listenUdp(address: ListenAddress, deps: ListenerDeps): Pro
   };
 }
 
-/** TCP listener settings beyond the shared ones. */
-export interface TcpOptions {
+/** TCP and TLS listener settings beyond the shared ones. */
+export interface StreamOptions {
   /** Close a connection with no data for this long (0: never). */
   idleTimeoutMs: number;
+  limits: ConnectionLimits;
+}
+
+/** How often the idle and slow-message deadlines are checked. */
+export function sweepInterval(options: StreamOptions): number {
+  const shortest = Math.min(
+    ...[options.idleTimeoutMs, options.limits.messageTimeoutMs].filter((ms) => ms > 0),
+    20_000,
+  );
+  return Math.max(10, Math.min(shortest / 4, 5_000));
 }
 
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -84,30 +95,44 @@ const ACCEPT_ERROR_LOG_INTERVAL_MS = 10_000;
 export function listenTcp(
   address: ListenAddress,
   deps: ListenerDeps,
-  options: TcpOptions,
+  options: StreamOptions,
 ): Listener {
+  const guard = new ConnectionGuard(options.limits);
   const server = Deno.listen({ hostname: address.hostname, port: address.port, transport: "tcp" });
-  const connections = new Map<Deno.TcpConn, { lastRead: number; paused: boolean }>();
+  const connections = new Map<
+    Deno.TcpConn,
+    { lastRead: number; paused: boolean; messageStarted: number | null }
+  >();
   const handlers = new Set<Promise<void>>();
   let closing = false;
   let wakeClosing: () => void = () => {};
   const closed = new Promise<void>((resolve) => wakeClosing = resolve);
 
-  const idleTimer = options.idleTimeoutMs > 0
-    ? setInterval(() => {
-      const now = Date.now();
-      for (const [conn, state] of connections) {
-        if (!state.paused && now - state.lastRead >= options.idleTimeoutMs) {
-          deps.log.debug("Closing idle TCP connection from {peer}", { peer: peerOf(conn) });
-          deps.metrics.inc(M.connectionsClosed, { input: "tcp", reason: "idle" });
-          closeQuietly(conn);
-        }
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [conn, state] of connections) {
+      if (
+        !state.paused && options.idleTimeoutMs > 0 && now - state.lastRead >= options.idleTimeoutMs
+      ) {
+        deps.ingest.connectionClosed(
+          "tcp",
+          "idle",
+          `${peerOf(conn)} sent nothing for --idle-timeout`,
+        );
+        closeQuietly(conn);
+      } else if (!state.paused && guard.tooSlow(state.messageStarted, now)) {
+        deps.ingest.connectionClosed(
+          "tcp",
+          "slow message",
+          `${peerOf(conn)} did not finish a message within --message-timeout`,
+        );
+        closeQuietly(conn);
       }
-    }, Math.max(10, Math.min(options.idleTimeoutMs / 4, 5_000)))
-    : undefined;
+    }
+  }, sweepInterval(options));
 
   const handle = async (conn: Deno.TcpConn): Promise<void> => {
-    const state = { lastRead: Date.now(), paused: false };
+    const state = { lastRead: Date.now(), paused: false, messageStarted: null as number | null };
     connections.set(conn, state);
     deps.metrics.inc(M.connections, { input: "tcp" });
     deps.metrics.set(M.connectionsOpen, connections.size, { input: "tcp" });
@@ -129,6 +154,9 @@ export function listenTcp(
         if (n === null) break;
         state.lastRead = Date.now();
         const frames = framer.push(buffer.subarray(0, n));
+        state.messageStarted = framer.bufferedBytes === 0
+          ? null
+          : state.messageStarted ?? state.lastRead;
         deps.metrics.inc(M.received, { input: "tcp" }, frames.length);
         for (const frame of frames) deps.queue.push(deps.ingest.syslog(frame, "tcp", peer));
       }
@@ -142,6 +170,7 @@ export function listenTcp(
       deps.metrics.inc(M.received, { input: "tcp" }, rest.length);
       for (const frame of rest) deps.queue.push(deps.ingest.syslog(frame, "tcp", peer));
       connections.delete(conn);
+      guard.release(peer);
       deps.metrics.set(M.connectionsOpen, connections.size, { input: "tcp" });
       closeQuietly(conn);
     }
@@ -164,6 +193,12 @@ export function listenTcp(
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
+      const refusal = guard.admit(peerOf(conn));
+      if (refusal !== null) {
+        deps.ingest.connectionClosed("tcp", "connection limit", refusal);
+        closeQuietly(conn);
+        continue;
+      }
       const handler = handle(conn).finally(() => handlers.delete(handler));
       handlers.add(handler);
     }
@@ -175,7 +210,7 @@ export function listenTcp(
     async close() {
       closing = true;
       wakeClosing();
-      clearInterval(idleTimer);
+      clearInterval(sweeper);
       closeQuietly(server);
       for (const conn of connections.keys()) closeQuietly(conn);
       await acceptLoop;

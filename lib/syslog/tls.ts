@@ -11,7 +11,8 @@ import tls from "node:tls";
 import { M } from "../metrics.ts";
 import type { ListenAddress } from "../units.ts";
 import { SyslogFramer } from "./framing.ts";
-import type { Listener, ListenerDeps } from "./listen.ts";
+import { ConnectionGuard } from "./guard.ts";
+import { type Listener, type ListenerDeps, type StreamOptions, sweepInterval } from "./listen.ts";
 
 /** Certificate files of the TLS input. */
 export interface TlsInputFiles {
@@ -49,10 +50,11 @@ export async function listenTls(
   address: ListenAddress,
   deps: ListenerDeps,
   files: TlsInputFiles,
-  idleTimeoutMs: number,
+  options: StreamOptions,
 ): Promise<TlsListener> {
   let material = readMaterial(files, Date.now());
-  const sockets = new Set<tls.TLSSocket>();
+  const guard = new ConnectionGuard(options.limits);
+  const sockets = new Map<tls.TLSSocket, { paused: boolean; messageStarted: number | null }>();
   const server = tls.createServer({
     cert: material.cert,
     key: material.key,
@@ -60,6 +62,35 @@ export async function listenTls(
     requestCert: files.clientCa !== null,
     rejectUnauthorized: false, // checked below, see the module doc
   });
+  // Limits apply at TCP connect, before a handshake costs anything.
+  server.on(
+    "connection",
+    (
+      socket: { remoteAddress?: string; destroy(): void; once: (e: string, f: () => void) => void },
+    ) => {
+      const peer = socket.remoteAddress ?? "unknown";
+      const refusal = guard.admit(peer);
+      if (refusal !== null) {
+        deps.ingest.connectionClosed("tls", "connection limit", refusal);
+        socket.destroy();
+        return;
+      }
+      socket.once("close", () => guard.release(peer));
+    },
+  );
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [socket, state] of sockets) {
+      if (!state.paused && guard.tooSlow(state.messageStarted, now)) {
+        deps.ingest.connectionClosed(
+          "tls",
+          "slow message",
+          `${socket.remoteAddress} did not finish a message within --message-timeout`,
+        );
+        socket.destroy();
+      }
+    }
+  }, sweepInterval(options));
   server.on("secureConnection", (socket: tls.TLSSocket) => {
     const peer = socket.remoteAddress;
     if (files.clientCa !== null) {
@@ -79,30 +110,31 @@ export async function listenTls(
   });
 
   function handle(socket: tls.TLSSocket, peer: string | undefined): void {
-    sockets.add(socket);
+    const state = { paused: false, messageStarted: null as number | null };
+    sockets.set(socket, state);
     deps.metrics.inc(M.connections, { input: "tls" });
     const framer = new SyslogFramer(deps.maxMessageBytes);
-    let paused = false;
     const deliver = (frames: ReturnType<SyslogFramer["push"]>) => {
       deps.metrics.inc(M.received, { input: "tls" }, frames.length);
       for (const frame of frames) deps.queue.push(deps.ingest.syslog(frame, "tls", peer));
     };
     socket.on("data", (chunk: Uint8Array) => {
       deliver(framer.push(chunk));
-      if (deps.queue.full && !paused) {
-        paused = true;
+      state.messageStarted = framer.bufferedBytes === 0 ? null : state.messageStarted ?? Date.now();
+      if (deps.queue.full && !state.paused) {
+        state.paused = true;
         socket.pause();
         deps.ingest.paused("tls");
         deps.queue.whenNotFull().then(() => {
-          paused = false;
+          state.paused = false;
           socket.resume();
         });
       }
     });
-    if (idleTimeoutMs > 0) {
-      socket.setTimeout(idleTimeoutMs, () => {
-        if (paused) return; // our own back-pressure, not an idle peer
-        deps.metrics.inc(M.connectionsClosed, { input: "tls", reason: "idle" });
+    if (options.idleTimeoutMs > 0) {
+      socket.setTimeout(options.idleTimeoutMs, () => {
+        if (state.paused) return; // our own back-pressure, not an idle peer
+        deps.ingest.connectionClosed("tls", "idle", `${peer} sent nothing for --idle-timeout`);
         socket.destroy();
       });
     }
@@ -133,8 +165,9 @@ export async function listenTls(
       material = next;
     },
     async close() {
+      clearInterval(sweeper);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
+      for (const socket of sockets.keys()) socket.destroy();
       await closed;
     },
   };
