@@ -3,7 +3,13 @@ import assert from "node:assert/strict";
 import { logger } from "../lib/log.ts";
 import { M, Metrics } from "../lib/metrics.ts";
 import type { QueuedRecord } from "../lib/queue/queue.ts";
-import { openSpool, type Spool, SpoolError, type SpoolOptions } from "../lib/queue/spool.ts";
+import {
+  openSpool,
+  ranges,
+  type Spool,
+  SpoolError,
+  type SpoolOptions,
+} from "../lib/queue/spool.ts";
 import { run } from "./helpers.ts";
 
 const encoder = new TextEncoder();
@@ -197,6 +203,30 @@ Deno.test("spool: disk full pauses inputs (full), is counted, and recovers when 
     const out: QueuedRecord[] = [];
     while (spool.pending > 0) out.push(...spool.take(500));
     assert.deepEqual(names(out), names(pushed));
+    await spool.close();
+  });
+});
+
+Deno.test("spool: acked ids are deleted as merged ranges, never past an unacked id", () => {
+  assert.deepEqual(ranges([5, 3, 4, 10, 1, 11, 4]), [[1, 1], [3, 5], [10, 11]]);
+  assert.deepEqual(ranges([]), []);
+});
+
+Deno.test("spool: out-of-order acks across many commits leave exactly the unacked records", async () => {
+  await withDir(async (dir) => {
+    let spool = openSpool(options(dir));
+    for (let i = 0; i < 1000; i++) spool.push(record(i));
+    const taken = spool.take(1000);
+    // Ack every third record, in reverse order, over several commits.
+    const acked = taken.filter((_, i) => i % 3 === 0).reverse();
+    for (let i = 0; i < acked.length; i += 50) {
+      spool.ack(acked.slice(i, i + 50));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await spool.close();
+    spool = openSpool(options(dir));
+    const left = names(spool.take(2000));
+    assert.deepEqual(left, names(taken.filter((_, i) => i % 3 !== 0)));
     await spool.close();
   });
 });

@@ -11,16 +11,19 @@
  * on 127.0.0.1; every wait is bounded, and every process started is stopped, also on error.
  * `--help` lists the other flags (RFC 5424 input, extra relay flags, a CPU profile of the relay).
  *
+ * The exported parts (sink, process handling, one run, formatting) are shared with the other
+ * benchmarks here (spool_throughput.ts); importing this module does not run the benchmark.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+export const ROOT = new URL("../../", import.meta.url).pathname;
 const TOKEN = "0b6d4f7e-1a2b-4c3d-9e8f-123456789abc";
 // shared/ sits beside the repository, in a developer checkout and in CI alike.
 const DEFAULT_ANCHOR_CONF = new URL("../../../shared/bench/syslog-ng-anchor.conf", import.meta.url)
   .pathname;
-const MiB = 1024 * 1024;
+export const MiB = 1024 * 1024;
 
 const HELP = `Usage: deno run -A tests/bench/tcp_throughput.ts [options]
 
@@ -41,7 +44,7 @@ const HELP = `Usage: deno run -A tests/bench/tcp_throughput.ts [options]
                         functions with the most self time
 `;
 
-interface Options {
+export interface Options {
   events: number;
   size: number;
   runs: number;
@@ -112,7 +115,7 @@ function parseOptions(args: string[]): Options | null {
 // ---------------------------------------------------------------------------------------------
 // The Loggly stand-in: counts the newline-separated events of every POST under /bulk/.
 
-class Sink {
+export class Sink {
   /** Events counted since the last reset. */
   events = 0;
   bytes = 0;
@@ -207,7 +210,7 @@ class Tail {
   }
 }
 
-interface Proc {
+export interface Proc {
   name: string;
   pid: number;
   child: Deno.ChildProcess;
@@ -220,7 +223,7 @@ interface Proc {
 
 const live = new Set<Proc>();
 /** Temporary directories to remove when the benchmark is interrupted. */
-const tempDirs = new Set<string>();
+export const tempDirs = new Set<string>();
 
 function spawn(name: string, command: string, args: string[], cwd = ROOT): Proc {
   const child = new Deno.Command(command, {
@@ -281,7 +284,7 @@ function signal(proc: Proc, sig: Deno.Signal): void {
   }
 }
 
-async function stopAll(): Promise<void> {
+export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((proc) => stop(proc, 3000)));
   for (const dir of tempDirs) await Deno.remove(dir, { recursive: true }).catch(() => {});
   tempDirs.clear();
@@ -304,7 +307,7 @@ function timeout(ms: number, what: string): { promise: Promise<never>; cancel: (
   return { promise, cancel: () => clearTimeout(id) };
 }
 
-function which(command: string): string | null {
+export function which(command: string): string | null {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
     try {
       const path = `${dir}/${command}`;
@@ -332,7 +335,7 @@ function freePort(): number {
  * Reads a /proc file. Deno asks for --allow-all to read /proc directly, so under narrower
  * permissions (the `bench` task's) this falls back to `cat`, which --allow-run permits.
  */
-async function readProc(path: string): Promise<string> {
+export async function readProc(path: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (error) {
@@ -374,7 +377,7 @@ async function cpuSeconds(pid: number): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // The two servers under test.
 
-interface Server {
+export interface Server {
   proc: Proc;
   port: number;
   /** Anything to remove after the run. */
@@ -599,9 +602,9 @@ function startDenoWriter(opts: Options, port: number): Sending {
 // ---------------------------------------------------------------------------------------------
 // One run.
 
-type Side = "relay" | "syslog-ng";
+export type Side = "relay" | "syslog-ng";
 
-interface RunResult {
+export interface RunResult {
   side: Side;
   events: number;
   seconds: number;
@@ -618,18 +621,23 @@ interface RunResult {
   sample: string | null;
 }
 
-interface Commands {
+export interface Commands {
   relay?: string;
   syslogNg?: string;
   sender?: string;
 }
 
-async function runOnce(
+/**
+ * One measured run of `side`. `afterDelivered`, if given, runs once the sink has counted every
+ * event and the figures are taken, while the server is still up (to inspect what it left behind).
+ */
+export async function runOnce(
   side: Side,
   opts: Options,
   sink: Sink,
   deadline: number,
   commands: Commands,
+  afterDelivered?: (server: Server) => Promise<void>,
 ): Promise<RunResult> {
   const server = side === "relay" ? await startRelay(opts, sink) : await startSyslogNg(opts, sink);
   if (side === "relay") commands.relay = server.proc.commandLine;
@@ -685,6 +693,7 @@ async function runOnce(
       senderReport: report,
       sample: sink.sample,
     };
+    await afterDelivered?.(server);
     const status = await stop(server.proc);
     // Anything counted after the target was reached is a duplicate (or a late flush).
     result.extraEvents = sink.events - opts.events;
@@ -885,18 +894,18 @@ function printHotSpots(profile: CpuProfile): void {
 // ---------------------------------------------------------------------------------------------
 // Report.
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function fmtInt(n: number): string {
+export function fmtInt(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a";
 }
 
-function fmt(n: number, digits = 1): string {
+export function fmt(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : "n/a";
 }
 
