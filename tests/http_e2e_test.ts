@@ -3,8 +3,8 @@
  * relay started in-process against the Loggly stand-in, and real clients: Loggly's own Node.js
  * library (node-loggly-bulk, in a subprocess that trusts the test CA), curl, and fetch.
  */
+import { spooledEvents } from "./spool_reader.ts";
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import { M } from "../lib/metrics.ts";
 import { startRelay } from "../lib/relay.ts";
 import { type Harness, run, startHarness, testConfig } from "./helpers.ts";
@@ -343,27 +343,6 @@ Deno.test("plain HTTP to the HTTPS port fails: no silent downgrade, nothing queu
 
 // --- the spool -----------------------------------------------------------------------------
 
-/** Event bodies in the spool at `dir`, read from a copy so that the live database is untouched. */
-async function spooled(dir: string): Promise<Record<string, unknown>[]> {
-  const copy = await Deno.makeTempDir({ prefix: "spool-copy-" });
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile) await Deno.copyFile(`${dir}/${entry.name}`, `${copy}/${entry.name}`);
-    }
-    const db = new DatabaseSync(`${copy}/spool.db`);
-    try {
-      const rows = db.prepare("SELECT body FROM events ORDER BY id").all() as {
-        body: Uint8Array;
-      }[];
-      return rows.map((row) => JSON.parse(new TextDecoder().decode(row.body)));
-    } finally {
-      db.close();
-    }
-  } finally {
-    await Deno.remove(copy, { recursive: true });
-  }
-}
-
 Deno.test("with --spool, a 200 means the event is on disk, and a restart delivers it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "relay-http-spool-" });
   const r = await startHttpsRelay(["--spool", dir]);
@@ -379,7 +358,7 @@ Deno.test("with --spool, a 200 means the event is on disk, and a restart deliver
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { response: "ok" });
     // Read at once: the answer came only after the events were committed.
-    const onDisk = await spooled(dir);
+    const onDisk = await spooledEvents(dir);
     assert.deepEqual(onDisk.filter((e) => e.run === "spool").map((e) => e.n), [1, 2]);
 
     const unsent = await r.h.relay.stop(300);

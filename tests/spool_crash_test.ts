@@ -4,8 +4,8 @@
  * What the relay had persisted at each kill (read from a copy of its spool, so that reading does
  * not recover the original) must all reach the stand-in after restarts.
  */
+import { spooledEvents } from "./spool_reader.ts";
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import { sendTcp, writeAll } from "./helpers.ts";
 import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
 import { RelayProcess, waitUntil } from "./relay_process.ts";
@@ -36,25 +36,9 @@ function relay(stub: LogglyStub, dir: string, extra: string[] = []): RelayProces
   ]);
 }
 
-/** Messages in the spool at `dir`, read from a copy so the original stays as the crash left it. */
+/** Messages in the spool at `dir` (read from a copy, so the original stays as the crash left it). */
 async function spooled(dir: string): Promise<string[]> {
-  const copy = await Deno.makeTempDir({ prefix: "spool-copy-" });
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile) await Deno.copyFile(`${dir}/${entry.name}`, `${copy}/${entry.name}`);
-    }
-    const db = new DatabaseSync(`${copy}/spool.db`);
-    try {
-      const rows = db.prepare("SELECT body FROM events ORDER BY id").all() as {
-        body: Uint8Array;
-      }[];
-      return rows.map((row) => JSON.parse(new TextDecoder().decode(row.body)).message);
-    } finally {
-      db.close();
-    }
-  } finally {
-    await Deno.remove(copy, { recursive: true });
-  }
+  return (await spooledEvents(dir)).map((event) => String(event.message));
 }
 
 /** A small seeded generator (mulberry32), so a failing run can be replayed. */
