@@ -199,7 +199,7 @@ function scaling(): string[] {
 const findings: string[] = scaling().map((f) => `super-linear: ${f}`);
 const deadline = Date.now() + SECONDS * 1000;
 let tried = 0;
-const corpus = [...SEEDS];
+const corpus: Uint8Array[] = [...SEEDS];
 while (Date.now() < deadline && findings.length < 10) {
   for (let i = 0; i < 200; i++) {
     const input = mutate(corpus[int(corpus.length)]);
