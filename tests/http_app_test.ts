@@ -665,3 +665,16 @@ Deno.test("text lines that start with [ are text, not malformed JSON", () => {
     "[Mon Jan 05 10:00:00] [error] boom",
   ]);
 });
+
+Deno.test("/v1/events beyond loopback without --http-token needs the relay's token as bearer", async () => {
+  const app = setup({ loopback: false });
+  const post = (auth?: string) =>
+    app.send("/v1/events", {
+      method: "POST",
+      ...headers({ "content-type": "text/plain", ...(auth ? { authorization: auth } : {}) }),
+      body: "hello",
+    });
+  assert.equal((await post()).status, 401);
+  assert.equal((await post(`Bearer ${WRONG_TOKEN}`)).status, 401);
+  assert.equal((await post(`Bearer ${TEST_TOKEN}`)).status, 200);
+});

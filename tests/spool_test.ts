@@ -230,3 +230,20 @@ Deno.test("spool: out-of-order acks across many commits leave exactly the unacke
     await spool.close();
   });
 });
+
+Deno.test("spool: after everything was acked, new events are not counted as replayed", async () => {
+  await withDir(async (dir) => {
+    let spool = openSpool(options(dir));
+    for (let i = 0; i < 10; i++) spool.push(record(i));
+    spool.ack(spool.take(10)); // all delivered: the table is empty, the watermark is 10
+    await spool.close();
+    spool = openSpool(options(dir));
+    for (let i = 10; i < 13; i++) spool.push(record(i)); // never handed to the sender
+    await spool.close();
+    const metrics = new Metrics();
+    spool = openSpool(options(dir, { metrics }));
+    assert.equal(metrics.get(M.spoolRecovered), 3);
+    assert.equal(metrics.get(M.spoolReplayed), 0);
+    await spool.close();
+  });
+});

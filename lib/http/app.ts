@@ -30,6 +30,8 @@ export interface HttpAppOptions {
   unhealthy: () => string | null;
 }
 
+/** Longest wait for events to be stored before answering 503 instead. */
+const FLUSH_WAIT_MS = 10_000;
 /** Seconds a client is asked to wait when the queue is full. */
 const RETRY_AFTER_SECONDS = 5;
 
@@ -39,7 +41,9 @@ type Env = { Bindings: { remoteAddr?: { hostname?: string } } };
 export function createHttpApp(o: HttpAppOptions): Hono<Env> {
   const app = new Hono<Env>({ strict: false });
   const acceptedTokens = o.pathTokens.map((t) => new TextEncoder().encode(t));
-  const bearers = o.bearerTokens.map((t) => new TextEncoder().encode(t));
+  // Beyond loopback /v1/events is never open: without --http-token the relay's token is required.
+  const httpTokens = o.bearerTokens.map((t) => new TextEncoder().encode(t));
+  const bearers = o.bearerTokens.length > 0 || o.loopback ? httpTokens : acceptedTokens;
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -115,7 +119,7 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
 
   /** /healthz and /metrics: open on loopback, else behind a bearer --http-token. */
   function guard(c: Context<Env>): Response | null {
-    if (o.loopback || (bearers.length > 0 && anyEqual(bearerOf(c), bearers))) return null;
+    if (o.loopback || (httpTokens.length > 0 && anyEqual(bearerOf(c), httpTokens))) return null;
     return fail(c, 403, "Give Authorization: Bearer <--http-token> to read this from the network");
   }
 
@@ -125,11 +129,7 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
     tags: string[],
     ok: Record<string, unknown>,
   ): Promise<Response> {
-    if (o.queue.full) {
-      o.ingest.dropped("http", "queue full");
-      c.header("retry-after", String(RETRY_AFTER_SECONDS));
-      return fail(c, 503, "The relay's queue is full: retry later");
-    }
+    if (o.queue.full) return busy(c);
     let parsed: ParsedBody;
     try {
       parsed = parseEvents(await readBody(c.req.raw, o.maxBodyBytes), mode);
@@ -149,9 +149,20 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
         rejected.push({ line: event.line, error: "event over Loggly's 1 MB limit" });
       }
     }
+    if (o.queue.full) return busy(c); // filled while the body was read
     for (const record of records) o.queue.push(record);
     o.metrics.inc(M.received, { input: "http" }, records.length);
-    await o.queue.flushed(); // with a spool, on disk before we answer
+    // With a spool, on disk before we answer; a disk that cannot be written gets a 503, not a hang.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const persisted = await Promise.race([
+      o.queue.flushed().then(() => true),
+      new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), FLUSH_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
+    if (!persisted) {
+      c.header("retry-after", String(RETRY_AFTER_SECONDS));
+      return fail(c, 503, "The relay could not store the events in time (disk?): retry later");
+    }
     if (rejected.length === 0) return c.json(ok);
     rejected.sort((a, b) => a.line - b.line);
     o.metrics.inc(M.dropped, { input: "http", reason: "refused line" }, rejected.length);
@@ -164,6 +175,12 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
       accepted: records.length,
       rejected,
     }, status);
+  }
+
+  function busy(c: Context<Env>): Response {
+    o.ingest.dropped("http", "queue full");
+    c.header("retry-after", String(RETRY_AFTER_SECONDS));
+    return fail(c, 503, "The relay's queue is full: retry later");
   }
 
   return app;

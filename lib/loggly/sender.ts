@@ -81,7 +81,10 @@ export class Sender implements Drain {
   }
 
   start(): void {
-    this.#loop ??= this.#run();
+    this.#loop ??= this.#run().catch((error) => {
+      // Never an unhandled rejection that ends the process: say loudly that delivery stopped.
+      this.#o.log.fatal("The sender stopped: {error}", { error });
+    });
   }
 
   get failingSince(): number | null {

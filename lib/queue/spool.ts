@@ -176,7 +176,9 @@ export class Spool implements EventQueue {
     const taken = db.prepare("SELECT value FROM meta WHERE key = 'taken'").get() as
       | { value: number }
       | undefined;
-    this.#nextId = (stats.last ?? 0) + 1;
+    this.#takenThrough = taken?.value ?? 0;
+    // Never reuse an id below the "taken" watermark, or new events would count as replayed.
+    this.#nextId = Math.max(stats.last ?? 0, this.#takenThrough) + 1;
     this.#cacheStart = this.#nextId;
     this.#readId = stats.first ?? this.#nextId;
     this.#backlog = stats.n;
@@ -232,7 +234,9 @@ export class Spool implements EventQueue {
     this.#toInsert.push(stored);
     this.#heldEvents++;
     this.#heldBytes += stored.bytes.length;
-    if (this.#toInsert.length >= COMMIT_RECORDS) this.#commit();
+    // While writes fail, retries are the timer's job: re-running the whole failed transaction on
+    // every push would be quadratic and freeze the event loop.
+    if (this.#toInsert.length >= COMMIT_RECORDS && !this.#failing) this.#commit();
     else this.#scheduleCommit();
     if (this.pending === 1) this.#listener();
   }
@@ -255,11 +259,22 @@ export class Spool implements EventQueue {
   }
 
   #takeBacklog(max: number): QueuedRecord[] {
-    const rows = this.#readBacklog.all(this.#readId, this.#cacheStart, max) as {
-      id: number;
-      tags: string;
-      body: Uint8Array;
-    }[];
+    let rows: { id: number; tags: string; body: Uint8Array }[];
+    try {
+      rows = this.#readBacklog.all(this.#readId, this.#cacheStart, max) as typeof rows;
+    } catch (error) {
+      // A damaged page under the backlog: skip to what memory holds rather than crash on every
+      // start. The rows stay in the file; they are counted and named here.
+      this.#o.metrics.inc(M.spoolDamaged);
+      this.#o.log.error(
+        "Cannot read the spool's backlog from id {from} ({error}); skipping {events} events " +
+          "that stay in {dir}/spool.db",
+        { from: this.#readId, error: reason(error), events: this.#backlog, dir: this.#o.dir },
+      );
+      this.#readId = this.#cacheStart;
+      this.#backlog = 0;
+      return [];
+    }
     const out = rows.map((row) => ({ id: row.id, tags: row.tags, bytes: row.body }));
     this.#backlog -= out.length;
     this.#readId = out.length < max ? this.#cacheStart : out[out.length - 1].id + 1;
@@ -312,7 +327,10 @@ export class Spool implements EventQueue {
   #commit(): void {
     clearTimeout(this.#commitTimer);
     this.#commitTimer = undefined;
-    if (this.#toInsert.length === 0 && this.#toDelete.length === 0) return;
+    if (this.#toInsert.length === 0 && this.#toDelete.length === 0) {
+      this.#recovered();
+      return;
+    }
     const taken = this.#readId - 1;
     try {
       this.#db.exec("BEGIN");
@@ -329,11 +347,7 @@ export class Spool implements EventQueue {
     this.#takenThrough = Math.max(this.#takenThrough, taken);
     this.#toInsert = [];
     this.#toDelete = [];
-    if (this.#failing) {
-      this.#failing = false;
-      this.#o.log.info("Spool writes work again; accepting events");
-      this.#wakeIfNotFull();
-    }
+    this.#recovered();
     this.#trimCache();
     for (const wake of this.#flushWaiters.splice(0)) wake();
   }
@@ -357,6 +371,13 @@ export class Spool implements EventQueue {
     }
   }
 
+  #recovered(): void {
+    if (!this.#failing) return;
+    this.#failing = false;
+    this.#o.log.info("Spool writes work again; accepting events");
+    this.#wakeIfNotFull();
+  }
+
   #rollback(): void {
     try {
       this.#db.exec("ROLLBACK");
@@ -378,6 +399,7 @@ export class Spool implements EventQueue {
         { dir: this.#o.dir, error: reason(error) },
       );
     }
+    clearTimeout(this.#commitTimer);
     this.#commitTimer = setTimeout(() => this.#commit(), RETRY_FAILED_COMMIT_MS);
   }
 
@@ -401,7 +423,11 @@ export class Spool implements EventQueue {
     try {
       this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)"); // fsyncs the WAL, then the database
     } catch (error) {
-      this.#fail(error);
+      // The commits themselves went through: count and log, but do not stop the inputs.
+      this.#o.metrics.inc(M.spoolWriteErrors);
+      this.#o.log.warn("Spool checkpoint failed ({error}); retrying in a second", {
+        error: reason(error),
+      });
     }
   }
 
