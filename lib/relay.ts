@@ -63,6 +63,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       sync: config.spoolSync,
       maxBytes: config.spoolMaxBytes,
       cacheBytes: config.queueMaxBytes,
+      outage: () => drain.failingSince !== null,
       metrics,
       log: logger("spool"),
     });

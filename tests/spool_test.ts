@@ -247,3 +247,21 @@ Deno.test("spool: after everything was acked, new events are not counted as repl
     await spool.close();
   });
 });
+
+Deno.test("spool: while Loggly keeps up, full at the memory bound; in an outage, up to the disk bound", async () => {
+  await withDir(async (dir) => {
+    let outage = false;
+    const spool = openSpool(
+      options(dir, { cacheBytes: 1000, maxBytes: 100_000, outage: () => outage }),
+    );
+    let accepted = 0;
+    while (spool.offer(record(accepted, 50))) accepted++;
+    assert.ok(accepted < 30, `healthy: ${accepted} taken past the memory bound`);
+    const waiting = spool.whenNotFull();
+    outage = true; // deliveries start failing: the disk absorbs the rest
+    await waiting; // woken without any ack
+    while (spool.offer(record(accepted, 50))) accepted++;
+    assert.ok(accepted > 1000, `outage: only ${accepted} taken`);
+    await spool.close();
+  });
+});

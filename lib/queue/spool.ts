@@ -22,6 +22,12 @@ export interface SpoolOptions {
   maxBytes: number;
   /** Bytes of recent records also kept in memory. */
   cacheBytes: number;
+  /**
+   * True while deliveries fail (an outage): only then does the spool take events beyond
+   * `cacheBytes`. While Loggly keeps up, inputs feel back-pressure at the memory bound, as with
+   * the memory queue, instead of racing ahead of the sender into a disk backlog.
+   */
+  outage?: () => boolean;
   /** With `interval`: how often the WAL is fsynced. */
   syncIntervalMs?: number;
   metrics: Metrics;
@@ -44,6 +50,7 @@ const RETRY_FAILED_COMMIT_MS = 1000;
 /** Rows per multi-row INSERT (3 parameters each; SQLite allows 32766). */
 const INSERT_ROWS = 128;
 const DEFAULT_SYNC_INTERVAL_MS = 1000;
+const WAKE_INTERVAL_MS = 500;
 
 /**
  * Opens (creating if needed) the spool in `options.dir`; throws SpoolError with what to do. A
@@ -99,9 +106,10 @@ function spoolOn(db: DatabaseSync, options: SpoolOptions): Spool {
 function openDatabase(path: string, options: SpoolOptions): DatabaseSync {
   const db = new DatabaseSync(path);
   try {
-    db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;
+    // 16 KiB pages: a third less CPU per event than 4 KiB (new spool files only).
+    db.exec(`PRAGMA page_size = 16384; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;
       PRAGMA synchronous = ${options.sync === "always" ? "FULL" : "NORMAL"};
-      PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8192;`);
+      PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 2048;`);
     // Take the exclusive lock now: a second relay on the same directory must fail at start.
     db.exec("BEGIN EXCLUSIVE; COMMIT;");
     db.exec(`CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, tags TEXT NOT NULL,
@@ -148,6 +156,7 @@ export class Spool implements EventQueue {
   #takenThrough: number;
   #commitTimer: ReturnType<typeof setTimeout> | undefined;
   #syncTimer: ReturnType<typeof setInterval> | undefined;
+  #wakeTimer: ReturnType<typeof setInterval> | undefined;
   #flushWaiters: (() => void)[] = [];
   #failing = false;
   #lastFailureLog = -Infinity;
@@ -197,6 +206,8 @@ export class Spool implements EventQueue {
         { events: stats.n, bytes: stats.bytes, replayed },
       );
     }
+    // An outage beginning makes room without any ack: wake paused inputs now and then.
+    this.#wakeTimer = setInterval(() => this.#wakeIfNotFull(), WAKE_INTERVAL_MS);
     if (options.sync === "interval") {
       this.#syncTimer = setInterval(
         () => this.#checkpoint(),
@@ -206,7 +217,8 @@ export class Spool implements EventQueue {
   }
 
   get full(): boolean {
-    return this.#failing || this.#heldBytes >= this.#o.maxBytes;
+    if (this.#failing || this.#heldBytes >= this.#o.maxBytes) return true;
+    return this.#heldBytes >= this.#o.cacheBytes && !(this.#o.outage?.() ?? true);
   }
 
   get pending(): number {
@@ -302,6 +314,7 @@ export class Spool implements EventQueue {
 
   close(): Promise<void> {
     clearInterval(this.#syncTimer);
+    clearInterval(this.#wakeTimer);
     this.#commit();
     clearTimeout(this.#commitTimer); // a failed last commit must not retry on a closed database
     if (this.#toInsert.length > 0) {
