@@ -180,10 +180,11 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     },
     async stop(timeoutMs = config.shutdownTimeoutMs) {
       await Promise.all(listeners.map((l) => l.close()));
-      const unsent = await drain.stop(timeoutMs);
+      await drain.stop(timeoutMs);
       clearInterval(gauges);
       await queue.close();
-      return unsent;
+      // After close: a spool that could not write its last events no longer counts them as kept.
+      return queue.heldEvents;
     },
   };
 }

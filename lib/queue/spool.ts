@@ -318,9 +318,15 @@ export class Spool implements EventQueue {
     this.#commit();
     clearTimeout(this.#commitTimer); // a failed last commit must not retry on a closed database
     if (this.#toInsert.length > 0) {
-      this.#o.log.error("{events} events could not be written to the spool before exit", {
+      this.#o.log.error("{events} events could not be written to the spool before exit: lost", {
         events: this.#toInsert.length,
       });
+      this.#o.metrics.inc(
+        M.dropped,
+        { input: "any", reason: "spool write failed at exit" },
+        this.#toInsert.length,
+      );
+      this.#heldEvents -= this.#toInsert.length;
     }
     try {
       this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
