@@ -47,7 +47,14 @@ export class Ingest {
     if (parsed.parseError !== undefined) this.#o.metrics.inc(M.parseErrors, { input });
     if (frame.truncated) this.#count(M.truncated, input, "message over --max-message-bytes");
     const { event, tags } = normaliseSyslog(parsed, frame, input, peer, now);
-    return this.record(event, tags);
+    try {
+      return this.record(event, tags);
+    } catch {
+      // A body nested too deeply for JSON.stringify: send it as text only, never crash.
+      delete event.json;
+      this.#count(M.parseErrors, input, "JSON body too deeply nested, sent as text");
+      return this.record(event, tags);
+    }
   }
 
   /** Encodes an event with the tags it asked for (invalid ones dropped and counted). */

@@ -326,3 +326,16 @@ Deno.test("spool full (--spool-max-bytes): TCP pauses, HTTP 503, UDP drops, all 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a JSON body nested too deeply to serialise is sent as text; the relay stays up", async () => {
+  const h = await startHarness();
+  try {
+    const deep = '<14>{"a":' + "[".repeat(20000) + "]".repeat(20000) + "}";
+    await sendTcp(h.relay.tcp!.port, deep); // no LF: framed at close
+    await sendTcp(h.relay.tcp!.port, "<13>after deep\n");
+    await h.stub.waitFor(() => h.stub.messages().includes("after deep"));
+    assert.ok(h.stub.received.some((r) => String(r.event.message).startsWith('{"a":[[[')));
+  } finally {
+    await h.stop();
+  }
+});

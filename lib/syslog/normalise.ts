@@ -56,7 +56,8 @@ function takeLogglyTags(sd: StructuredData, tags: string[]): StructuredData | un
   for (const [id, params] of Object.entries(sd)) {
     if (id.endsWith(LOGGLY_SD_SUFFIX)) {
       const tag = params.tag;
-      if (tag !== undefined) tags.push(...(Array.isArray(tag) ? tag : [tag]));
+      // A loop, not a spread: a message may carry more tags than a call has arguments.
+      for (const t of Array.isArray(tag) ? tag : tag === undefined ? [] : [tag]) tags.push(t);
     } else {
       (rest ??= {})[id] = params;
     }
