@@ -4,6 +4,7 @@
  * What the relay had persisted at each kill (read from a copy of its spool, so that reading does
  * not recover the original) must all reach the stand-in after restarts.
  */
+import { mulberry32 } from "./oracle.ts";
 import { spooledEvents } from "./spool_reader.ts";
 import assert from "node:assert/strict";
 import { sendTcp, writeAll } from "./helpers.ts";
@@ -41,16 +42,6 @@ async function spooled(dir: string): Promise<string[]> {
   return (await spooledEvents(dir)).map((event) => String(event.message));
 }
 
-/** A small seeded generator (mulberry32), so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Writes numbered lines to the relay until `stop` resolves or the connection breaks. */
 async function flood(port: number, prefix: string, stop: Promise<void>): Promise<number> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -76,7 +67,7 @@ async function flood(port: number, prefix: string, stop: Promise<void>): Promise
 
 Deno.test("spool: SIGKILL at random moments, Loggly down then slow: every persisted event arrives", async () => {
   const seed = Number(Deno.env.get("SPOOL_CRASH_SEED") ?? 20261127);
-  const random = seeded(seed);
+  const random = mulberry32(seed);
   const dir = await Deno.makeTempDir({ prefix: "spool-crash-" });
   const stub = new LogglyStub(TEST_TOKEN).start();
   await stub.stop(); // down for the first cycles

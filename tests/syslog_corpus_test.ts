@@ -6,6 +6,7 @@
  *
  * The corpus is imported as JSON modules, so the test needs no --allow-read.
  */
+import { FACILITIES, SEVERITIES } from "./oracle.ts";
 import assert from "node:assert/strict";
 import { type ParsedSyslog, parseSyslog } from "../lib/syslog/parse.ts";
 import ciscoAsa from "./corpus/cisco_asa.json" with { type: "json" };
@@ -23,34 +24,6 @@ import windows from "./corpus/windows_forwarders.json" with { type: "json" };
 /** Fixed reference time and zone; a case may override either. */
 const NOW = "2026-11-27T12:00:00Z";
 const ZONE = "UTC";
-
-const FACILITIES = [
-  "kern",
-  "user",
-  "mail",
-  "daemon",
-  "auth",
-  "syslog",
-  "lpr",
-  "news",
-  "uucp",
-  "cron",
-  "authpriv",
-  "ftp",
-  "ntp",
-  "security",
-  "console",
-  "solaris-cron",
-  "local0",
-  "local1",
-  "local2",
-  "local3",
-  "local4",
-  "local5",
-  "local6",
-  "local7",
-];
-const SEVERITIES = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
 
 interface CorpusCase {
   name: string;

@@ -1,3 +1,4 @@
+import { mulberry32 } from "./oracle.ts";
 import assert from "node:assert/strict";
 import { type Frame, SyslogFramer } from "../lib/syslog/framing.ts";
 
@@ -267,14 +268,10 @@ Deno.test("rejects a bad limit", () => {
   assert.throws(() => new SyslogFramer(1.5), RangeError);
 });
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
+/** Whole numbers below `n` from a seeded stream, so failures reproduce. */
 function rng(seed: number): (n: number) => number {
-  return (n) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = mulberry32(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 Deno.test("random messages in random chunks come out exactly", () => {

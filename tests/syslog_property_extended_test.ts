@@ -11,6 +11,7 @@
  * The seed is printed with every failure; SYSLOG_PROPERTY_SEED=<n> (with --allow-env) replays
  * another run. Without --allow-env the fixed default seed is used.
  */
+import { FACILITIES, SEVERITIES } from "./oracle.ts";
 import assert from "node:assert/strict";
 import { encodeEvent } from "../lib/encode.ts";
 import type { StructuredData, SyslogFields } from "../lib/event.ts";
@@ -37,35 +38,6 @@ function chooseSeed(): number {
 }
 
 const SEED = chooseSeed();
-
-// Independent copies of the PRI name tables (not imported, so that a wrong table is caught).
-const FACILITIES = [
-  "kern",
-  "user",
-  "mail",
-  "daemon",
-  "auth",
-  "syslog",
-  "lpr",
-  "news",
-  "uucp",
-  "cron",
-  "authpriv",
-  "ftp",
-  "ntp",
-  "security",
-  "console",
-  "solaris-cron",
-  "local0",
-  "local1",
-  "local2",
-  "local3",
-  "local4",
-  "local5",
-  "local6",
-  "local7",
-];
-const SEVERITIES = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
 
 /** mulberry32 with a splitmix-style seed mix: tiny, fast, reproducible. */
 class Rng {

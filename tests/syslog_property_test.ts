@@ -2,6 +2,7 @@
  * Property tests of the syslog parser, with a seeded generator (SYSLOG_PROPERTY_SEED replays):
  * random bytes never make it throw, and generated valid RFC 5424 messages round-trip field by field.
  */
+import { FACILITIES, mulberry32, SEVERITIES } from "./oracle.ts";
 import assert from "node:assert/strict";
 import { encodeEvent } from "../lib/encode.ts";
 import { normaliseSyslog } from "../lib/syslog/normalise.ts";
@@ -9,42 +10,10 @@ import { parseSyslog } from "../lib/syslog/parse.ts";
 
 const SEED = Number(Deno.env.get("SYSLOG_PROPERTY_SEED") ?? 5424);
 const NOW = new Date("2026-11-26T12:00:00Z");
-const FACILITIES = [
-  "kern",
-  "user",
-  "mail",
-  "daemon",
-  "auth",
-  "syslog",
-  "lpr",
-  "news",
-  "uucp",
-  "cron",
-  "authpriv",
-  "ftp",
-  "ntp",
-  "security",
-  "console",
-  "solaris-cron",
-  "local0",
-  "local1",
-  "local2",
-  "local3",
-  "local4",
-  "local5",
-  "local6",
-  "local7",
-];
-const SEVERITIES = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
 
-/** mulberry32: small, fast and reproducible. */
+/** Helpers over one seeded stream. */
 function generator(seed: number) {
-  const next = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(items: readonly T[]) => items[int(items.length)];
   /** PRINTUSASCII (33..126) without the characters that matter in the header or SD names. */
