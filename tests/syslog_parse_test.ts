@@ -293,6 +293,40 @@ Deno.test("3164: Cisco sequence number, milliseconds and %FAC-SEV-MNEMONIC", () 
   });
 });
 
+Deno.test("3164: Cisco readings stay within Cisco headers (no counter: a name: is a tag)", () => {
+  // Without a counter or origin-id before the stamp, "VIENNA:" is a tag, not a zone name.
+  assert.deepEqual(
+    parse("<189>Nov 26 22:23:27 VIENNA: %SYS-5-CONFIG_I: x").syslog?.appName,
+    "VIENNA",
+  );
+  // An uptime-like or all-digit token that is not followed by a Cisco message stays text.
+  assert.deepEqual(parse("<14>app: 00:20:10 hello"), {
+    message: "00:20:10 hello",
+    syslog: { appName: "app", facility: "user", severity: "info", priority: 14 },
+  });
+  assert.equal(parse("<14>42: the answer").message, "42: the answer");
+  assert.equal(parse("<14>1d02h: hello").syslog?.appName, "1d02h"); // no counter: a tag
+  // A zone-like name followed by something other than %FAC-SEV-MNEMONIC is kept as the tag.
+  assert.equal(parse("<189>5: Nov 26 22:23:27 sshd: x").syslog?.appName, "sshd");
+});
+
+Deno.test("3164: '-' for a missing host or PID, and CEF/LEEF headers, are never fields", () => {
+  assert.deepEqual(parse("<14>Nov 26 21:30:46 - app[-]: ready").syslog, {
+    appName: "app",
+    facility: "user",
+    severity: "info",
+    priority: 14,
+  });
+  const leef = parse("<14>Nov 26 21:30:46 LEEF:1.0|Vendor|Prod|1.0|42|src=192.0.2.1");
+  assert.equal(leef.message, "LEEF:1.0|Vendor|Prod|1.0|42|src=192.0.2.1");
+  assert.equal(leef.syslog?.host, undefined);
+  const cef = parse("<14>Nov 26 21:30:46 fw01 CEF:0|V|P|1|sig: x|3|a=b");
+  assert.equal(cef.syslog?.host, "fw01");
+  assert.equal(cef.syslog?.appName, undefined);
+  assert.equal(cef.message, "CEF:0|V|P|1|sig: x|3|a=b");
+  assert.equal(parse("<14>Nov 26 21:30:46 : x").syslog?.host, undefined);
+});
+
 Deno.test("3164: Cisco origin host, * stamp with UTC zone (overrides the configured zone)", () => {
   const r = parse(
     "<189>45: router1: *Mar  1 18:46:11.203 UTC: %LINK-3-UPDOWN: Interface Gi0/1, changed state to up",

@@ -10,7 +10,13 @@
 import type { StructuredData, SyslogFields } from "../event.ts";
 import { facilityName, severityName } from "./names.ts";
 import { readStructuredData } from "./structured_data.ts";
-import { readBsdStamp, readRfc3339, type Stamp, type StampContext } from "./timestamp.ts";
+import {
+  readBsdStamp,
+  readRfc3339,
+  readUptime,
+  type Stamp,
+  type StampContext,
+} from "./timestamp.ts";
 
 export { isValidTimeZone } from "./zone.ts";
 
@@ -220,11 +226,92 @@ function skipSequence(text: string, i: number, end: number): number {
   return skipSpaces(text, j + 2, end);
 }
 
-/** Index after `host: ` (a Cisco origin host) at `i`, or -1. */
+/**
+ * Index after `host: ` (a Cisco origin-id) at `i`, or -1. An all-digit token is a sequence number,
+ * not a host.
+ */
 function skipOriginHost(text: string, i: number, end: number): number {
   const stop = tokenEnd(text, i, Math.min(end, i + MAX_HOST_LENGTH + 1));
   if (stop - i < 2 || stop >= end || text.charCodeAt(stop - 1) !== 58) return -1;
-  return stop;
+  for (let k = i; k < stop - 1; k++) {
+    const c = text.charCodeAt(k);
+    if (c < 48 || c > 57) return stop;
+  }
+  return -1;
+}
+
+/** Index after a Cisco uptime stamp and its colon (`00:20:10: `, `2y10w: `) at `i`, or -1. */
+function skipUptime(text: string, i: number, end: number): number {
+  const j = readUptime(text, i, end);
+  if (j < 0 || text.charCodeAt(j) !== 58 || text.charCodeAt(j + 1) !== 32) return -1;
+  return skipSpaces(text, j + 2, end);
+}
+
+/** What precedes a Cisco IOS message: counters, origin-id, and a date or uptime stamp. */
+interface CiscoPrefix {
+  /** Index of what follows the prefix (the stamp when there is one). */
+  next: number;
+  /** False when only a counter was read: what follows it is not known to be Cisco's. */
+  complete: boolean;
+  host?: string;
+  stamp?: Stamp;
+}
+
+/**
+ * Reads the Cisco IOS header `[counter: ][origin-id: ][sequence: ](stamp | uptime: )` at `i`,
+ * when what follows it is a stamp, an uptime or a `%FAC-SEV-MNEMONIC`; undefined otherwise.
+ */
+function readCiscoPrefix(
+  text: string,
+  i: number,
+  end: number,
+  context: StampContext,
+): CiscoPrefix | undefined {
+  const counter = skipSequence(text, i, end);
+  let j = counter >= 0 ? counter : i;
+  let host: string | undefined;
+  for (let step = 0; step < 3; step++) {
+    if (j !== i) {
+      const stamp = readStamp(text, j, end, context);
+      if (stamp !== undefined) return { next: j, complete: true, host, stamp };
+      const uptime = skipUptime(text, j, end);
+      if (uptime >= 0) return { next: uptime, complete: true, host };
+      if (text.charCodeAt(j) === 37) return { next: j, complete: true, host }; // %
+    }
+    if (step === 0) { // the origin-id, then the sequence number
+      const hostEnd = skipOriginHost(text, j, end);
+      if (hostEnd < 0) continue;
+      host = text.slice(j, hostEnd - 1);
+      j = skipSpaces(text, hostEnd, end);
+    } else if (step === 1) {
+      const sequence = skipSequence(text, j, end);
+      if (sequence < 0) break;
+      j = sequence;
+    }
+  }
+  return counter >= 0 ? { next: counter, complete: false } : undefined;
+}
+
+/**
+ * Index after a Cisco `clock timezone` name that is not a known abbreviation (`VIENNA: %...`),
+ * or -1: letters only, a colon, and a `%FAC-SEV-MNEMONIC` next.
+ */
+function skipZoneName(text: string, i: number, end: number): number {
+  let j = i;
+  while (j < end && j - i <= 16) {
+    const c = text.charCodeAt(j) | 32;
+    if (c < 97 || c > 122) break;
+    j++;
+  }
+  if (j === i || text.charCodeAt(j) !== 58) return -1;
+  const next = skipSpaces(text, j + 1, end);
+  return next > j + 1 && text.charCodeAt(next) === 37 ? next : -1;
+}
+
+/** True when the token `[start, stop)` holds a `|`: a CEF/LEEF header, never a host or a tag. */
+function isMessageToken(text: string, start: number, stop: number): boolean {
+  for (let k = start; k < stop; k++) if (text.charCodeAt(k) === 124) return true;
+  return false;
 }
 
 function parse3164(
@@ -235,28 +322,25 @@ function parse3164(
   context: StampContext,
   error: string | undefined,
 ): ParsedSyslog {
-  // The stamp, possibly after a Cisco sequence number and/or origin host.
+  // The stamp, possibly after Cisco counters and origin-id.
   let i = skipSpaces(text, start, end);
   let stamp = readStamp(text, i, end, context);
+  let cisco = false;
   if (stamp === undefined) {
-    const afterSequence = skipSequence(text, i, end);
-    if (afterSequence >= 0) {
-      stamp = readStamp(text, afterSequence, end, context);
-      if (stamp === undefined) i = afterSequence;
-    }
-    if (stamp === undefined) {
-      const hostEnd = skipOriginHost(text, i, end);
-      if (hostEnd >= 0) {
-        stamp = readStamp(text, skipSpaces(text, hostEnd, end), end, context);
-        if (stamp !== undefined) header.host = text.slice(i, hostEnd - 1);
-      }
+    const prefix = readCiscoPrefix(text, i, end, context);
+    if (prefix !== undefined) {
+      cisco = prefix.complete;
+      i = prefix.next;
+      stamp = prefix.stamp;
+      if (prefix.host !== undefined) header.host = prefix.host;
     }
   }
   if (stamp === undefined) {
+    if (cisco && text.charCodeAt(i) === 37) return finish(NaN, text.slice(i, end), header, error);
     // No stamp: "<14>app[12]: msg", as Python's SysLogHandler and small devices send it. Like
     // rsyslog and syslog-ng, take a leading "name:" or "name[pid]:" as the tag.
     const tag = header.priority === undefined ? null : BARE_TAG.exec(text.slice(i, i + 96));
-    if (tag === null) return finish(NaN, text.slice(start, end), header, error);
+    if (tag === null) return finish(NaN, text.slice(cisco ? i : start, end), header, error);
     header.appName = tag[1];
     if (tag[2] !== undefined) header.procId = tag[2];
     return finish(NaN, text.slice(i + tag[0].length, end), header, error);
@@ -268,23 +352,45 @@ function parse3164(
   i = stamp.end;
   if (text.charCodeAt(i) === 58) i++; // Cisco: "00:00:18.123: %SYS-5-..."
   i = skipSpaces(text, i, end);
+  if (cisco) {
+    const afterZone = skipZoneName(text, i, end);
+    if (afterZone >= 0) i = afterZone;
+  }
 
   // HOSTNAME, unless the next token is already the tag (or a Cisco %FAC-SEV-MNEMONIC).
   if (header.host === undefined && i < end && text.charCodeAt(i) !== 37) { // %
     const stop = tokenEnd(text, i, Math.min(end, i + MAX_HOST_LENGTH + 1));
-    if (!endsToken(text, stop, end)) return finish(stamp.time, text.slice(i, end), header, error);
+    if (!endsToken(text, stop, end) || isMessageToken(text, i, stop)) {
+      return finish(stamp.time, text.slice(i, end), header, error);
+    }
     if (readTag(text, i, stop, header)) {
       return finish(stamp.time, text.slice(afterTag(text, stop, end), end), header, error);
     }
-    header.host = text.slice(i, stop);
+    if (isEmptyTag(text, i, stop)) {
+      return finish(stamp.time, text.slice(afterTag(text, stop, end), end), header, error);
+    }
+    if (!isNilToken(text, i, stop)) header.host = text.slice(i, stop);
     i = skipSpaces(text, stop, end);
   }
-  // TAG: "app[pid]:" or "app:"
+  // TAG: "app[pid]:" or "app:"; a lone ":" (Cisco ASA's "device-id : %ASA-...") is an empty tag.
   if (i < end && text.charCodeAt(i) !== 37) {
     const stop = tokenEnd(text, i, Math.min(end, i + MAX_TAG_LENGTH + 1));
-    if (endsToken(text, stop, end) && readTag(text, i, stop, header)) i = afterTag(text, stop, end);
+    if (endsToken(text, stop, end) && !isMessageToken(text, i, stop)) {
+      if (isEmptyTag(text, i, stop)) i = afterTag(text, stop, end);
+      else if (readTag(text, i, stop, header)) i = afterTag(text, stop, end);
+    }
   }
   return finish(stamp.time, text.slice(i, end), header, error);
+}
+
+/** True when the token `[start, stop)` is a lone `:`. */
+function isEmptyTag(text: string, start: number, stop: number): boolean {
+  return stop === start + 1 && text.charCodeAt(start) === 58;
+}
+
+/** True when the token `[start, stop)` is `-`, the NILVALUE some senders write for a missing field. */
+function isNilToken(text: string, start: number, stop: number): boolean {
+  return stop === start + 1 && text.charCodeAt(start) === 45;
 }
 
 /** Index of the message after a tag that ends at `stop`: one space is part of the separator. */
@@ -306,7 +412,9 @@ function readTag(text: string, start: number, stop: number, header: Header): boo
     if (open === start) return false;
     if (open < last - 1) {
       header.appName = text.slice(start, open);
-      if (last - 1 > open + 1) header.procId = text.slice(open + 1, last - 1);
+      if (last - 1 > open + 1 && !isNilToken(text, open + 1, last - 1)) {
+        header.procId = text.slice(open + 1, last - 1);
+      }
       return true;
     }
   }

@@ -249,6 +249,35 @@ export function readBsdStamp(
 }
 
 /**
+ * Index after a Cisco uptime stamp (`service timestamps log uptime`) at `start`: `00:20:10`,
+ * `00:20:10.123`, or two counts with units, `1d02h`, `2w3d`, `2y10w`. -1 when there is none.
+ * An uptime says how long the device has been up, not when: it gives no time.
+ */
+export function readUptime(text: string, start: number, end: number): number {
+  if (text.charCodeAt(start + 2) === 58) { // hh:mm:ss[.fff]
+    const w: WallTime = {
+      year: 0,
+      month: 1,
+      day: 1,
+      hour: 0,
+      minute: 0,
+      second: 0,
+      millisecond: 0,
+    };
+    const i = readClock(text, start, w);
+    return i < 0 ? -1 : readFraction(text, i, end, w);
+  }
+  let i = start;
+  for (let part = 0; part < 2; part++) {
+    const first = i;
+    while (i < end && i - first < 4 && digit(text, i) >= 0) i++;
+    if (i === first || "ywdh".indexOf(text[i]) < 0) return -1;
+    i++;
+  }
+  return i;
+}
+
+/**
  * The instant of a year-less wall time in the year (now's year, the one before or after) that
  * puts it nearest to `now`; NaN when the date exists in none of them (Feb 29).
  */
