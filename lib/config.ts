@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { REDACTED } from "./redact.ts";
 import { isLoopback } from "./http/server.ts";
 import type { SpoolSync } from "./queue/spool.ts";
+import type { TlsVersion } from "./syslog/tls.ts";
 import { isValidTimeZone } from "./syslog/parse.ts";
 import {
   ConfigError,
@@ -67,6 +68,8 @@ export interface Config {
   readonly tlsCert: string | null;
   readonly tlsKey: string | null;
   readonly tlsClientCa: string | null;
+  /** Highest TLS version of the syslog TLS input (1.2 by default, see lib/syslog/tls.ts). */
+  readonly tlsMaxVersion: TlsVersion;
   /** The HTTP input; null when off (the default). */
   readonly http: ListenAddress | null;
   readonly httpTlsCert: string | null;
@@ -117,6 +120,7 @@ const OPTIONS = {
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   "tls-client-ca": { type: "string" },
+  "tls-max-version": { type: "string" },
   http: { type: "string" },
   "http-tls-cert": { type: "string" },
   "http-tls-key": { type: "string" },
@@ -206,9 +210,17 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     throw new ConfigError("--tls needs --tls-cert FILE and --tls-key FILE (PEM)");
   }
   if (
-    values.tls === undefined && (values["tls-cert"] ?? values["tls-key"] ?? values["tls-client-ca"])
+    values.tls === undefined &&
+    (values["tls-cert"] ?? values["tls-key"] ?? values["tls-client-ca"] ??
+      values["tls-max-version"])
   ) {
-    throw new ConfigError("--tls-cert, --tls-key and --tls-client-ca need --tls HOST:PORT");
+    throw new ConfigError(
+      "--tls-cert, --tls-key, --tls-client-ca and --tls-max-version need --tls HOST:PORT",
+    );
+  }
+  const tlsMaxVersion = values["tls-max-version"] ?? "1.2";
+  if (tlsMaxVersion !== "1.2" && tlsMaxVersion !== "1.3") {
+    throw new ConfigError(`--tls-max-version "${tlsMaxVersion}" is not known: use 1.2 or 1.3`);
   }
   if ((values["http-tls-cert"] === undefined) !== (values["http-tls-key"] === undefined)) {
     throw new ConfigError("--http-tls-cert and --http-tls-key go together: give both, or neither");
@@ -297,6 +309,7 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     tlsCert: values["tls-cert"] ?? null,
     tlsKey: values["tls-key"] ?? null,
     tlsClientCa: values["tls-client-ca"] ?? null,
+    tlsMaxVersion,
     http: values.http === undefined ? null : parseListenAddress("--http", values.http, "127.0.0.1"),
     httpTlsCert: values["http-tls-cert"] ?? null,
     httpTlsKey: values["http-tls-key"] ?? null,

@@ -130,7 +130,11 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       tlsListener = await bind(
         "tls",
         address,
-        () => listenTls(address, listenerDeps, files, streamOptions),
+        () =>
+          listenTls(address, listenerDeps, files, {
+            ...streamOptions,
+            maxVersion: config.tlsMaxVersion,
+          }),
       );
       bound.tls = tlsListener;
     }

@@ -21,6 +21,8 @@ Inputs
       --tls-cert FILE        PEM certificate chain for --tls (re-read on SIGHUP)
       --tls-key FILE         PEM private key for --tls
       --tls-client-ca FILE   require client certificates issued by a CA in FILE
+      --tls-max-version V    1.2 (default) or 1.3; 1.3 can lose the last messages of
+                             senders that close at once (see README)
       --max-message-bytes SIZE  longer messages are truncated and marked (default 64KiB)
       --idle-timeout DUR     close TCP/TLS connections idle this long (default 10m; 0 = never)
       --message-timeout DUR  close a connection that takes longer to finish a message (60s)

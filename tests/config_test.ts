@@ -409,3 +409,15 @@ Deno.test("durations longer than a timer can wait (24 days) are refused", () => 
   ]);
   assert.equal(config("--retry-max-delay", "576h").retryMaxDelayMs, 576 * 3_600_000);
 });
+
+Deno.test("--tls-max-version: 1.2 by default, 1.3 on request, nothing else, and only with --tls", () => {
+  const tls = ["--tls", "127.0.0.1:6514", "--tls-cert", "c.pem", "--tls-key", "k.pem"];
+  assert.equal(config(...tls).tlsMaxVersion, "1.2");
+  assert.equal(config(...tls, "--tls-max-version", "1.3").tlsMaxVersion, "1.3");
+  assertConfigError(["--token", TOKEN, ...tls, "--tls-max-version", "1.1"], [
+    '--tls-max-version "1.1" is not known: use 1.2 or 1.3',
+  ]);
+  assertConfigError(["--token", TOKEN, "--tls-max-version", "1.3"], [
+    "--tls-max-version need --tls HOST:PORT",
+  ]);
+});

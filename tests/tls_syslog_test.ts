@@ -128,7 +128,6 @@ with socket.create_connection(("127.0.0.1", port)) as raw:
         for i in range(3):
             msg = f"<14>1 2026-11-26T21:30:46.000Z py app - - - python {i}".encode()
             s.sendall(str(len(msg)).encode() + b" " + msg)
-        sys.stdin.readline()  # close only when told: see the known issue in the test below
 `;
 
 Deno.test("TLS end to end: Python's ssl module with a client certificate", async () => {
@@ -146,29 +145,94 @@ Deno.test("TLS end to end: Python's ssl module with a client certificate", async
   ]);
   try {
     const port = String(h.relay.tls!.port);
-    // Known issue (Deno 2.9.6 node:tls): records that arrive with the client's close are
-    // sometimes dropped (about 1 short connection in 10 that writes and closes at once loses its
-    // last messages). Until the TLS input moves off node:tls, this client closes only after the
-    // relay has everything, so the test checks delivery, not that race.
-    const python = new Deno.Command("python3", {
-      args: ["-c", PYTHON_CLIENT, port, certs.caCert, client.cert, client.key],
-      stdin: "piped",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    try {
-      await h.stub.waitForCount(3);
-    } finally {
-      const writer = python.stdin.getWriter();
-      await writer.write(new TextEncoder().encode("\n"));
-      await writer.close();
-    }
-    const result = await python.output();
-    assert.equal(result.code, 0, new TextDecoder().decode(result.stderr));
+    // It writes and closes at once: see the short-connection tests below for why that is safe.
+    const result = await run("python3", [
+      "-c",
+      PYTHON_CLIENT,
+      port,
+      certs.caCert,
+      client.cert,
+      client.key,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    await h.stub.waitForCount(3);
     assert.deepEqual(h.stub.messages(), ["python 0", "python 1", "python 2"]);
   } finally {
     await h.stop();
   }
+});
+
+/**
+ * Short-lived senders: each connection writes three octet-counted messages and closes at once,
+ * reading nothing, as write-only syslog clients do. Every other connection first waits until the
+ * server has sent something after the handshake (TLS 1.3 session tickets), so that closing finds
+ * unread bytes: the client's kernel then resets the connection (RFC 2525, 2.17) and discards what
+ * it still held unsent. The rest write straight away, the race first seen in the field. Prints
+ * the protocol versions negotiated.
+ */
+const SHORT_PYTHON_CLIENTS = `
+import select, socket, ssl, sys
+port, ca, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+context = ssl.create_default_context(cafile=ca)
+if len(sys.argv) > 4:
+    context.load_cert_chain(sys.argv[4], sys.argv[5])
+versions = set()
+for c in range(count):
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            versions.add(s.version())
+            if c % 2 == 0 and s.version() == "TLSv1.3":
+                select.select([s], [], [], 2)  # the tickets arrive; they are left unread
+            for i in range(3):
+                msg = f"<14>1 2026-11-26T21:30:46.000Z py app - - - short {c} {i}".encode()
+                s.sendall(str(len(msg)).encode() + b" " + msg)
+print(" ".join(sorted(versions)))
+`;
+
+const SHORT_CONNECTIONS = 30;
+
+/** Runs the short senders against a TLS relay and checks that every message arrived. */
+async function shortConnectionsDeliverAll(clientCertificates: boolean): Promise<void> {
+  await using certs = await makeTestCertificates();
+  const client = await makeCertificate(certs, "short-client");
+  const h = await startHarness([
+    "--tls",
+    "127.0.0.1:0",
+    "--tls-cert",
+    certs.cert,
+    "--tls-key",
+    certs.key,
+    ...(clientCertificates ? ["--tls-client-ca", certs.caCert] : []),
+  ]);
+  try {
+    const result = await run("python3", [
+      "-c",
+      SHORT_PYTHON_CLIENTS,
+      String(h.relay.tls!.port),
+      certs.caCert,
+      String(SHORT_CONNECTIONS),
+      ...(clientCertificates ? [client.cert, client.key] : []),
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const expected: string[] = [];
+    for (let c = 0; c < SHORT_CONNECTIONS; c++) {
+      for (let i = 0; i < 3; i++) expected.push(`short ${c} ${i}`);
+    }
+    await h.stub.waitForCount(expected.length);
+    assert.deepEqual(h.stub.messages().toSorted(), expected.toSorted());
+    assert.equal(h.relay.metrics.get(M.received, { input: "tls" }), expected.length);
+    assert.equal(result.stdout.trim(), "TLSv1.2", "the protocol the relay negotiated");
+  } finally {
+    await h.stop();
+  }
+}
+
+Deno.test("TLS short connections: every message of senders that write and close at once arrives", async () => {
+  await shortConnectionsDeliverAll(false);
+});
+
+Deno.test("TLS short connections with client certificates: every message arrives", async () => {
+  await shortConnectionsDeliverAll(true);
 });
 
 Deno.test("TLS end to end: loggen --use-ssl (syslog-ng) delivers every message", async () => {
@@ -217,6 +281,7 @@ Deno.test("SIGHUP reload: new connections get the new certificate; established o
     certs.key,
   ]);
   const ca = await Deno.readTextFile(certs.caCert);
+  const opened: tls.TLSSocket[] = [];
   const connect = () =>
     new Promise<tls.TLSSocket>((resolve, reject) => {
       const socket = tls.connect({
@@ -225,10 +290,12 @@ Deno.test("SIGHUP reload: new connections get the new certificate; established o
         ca,
         servername: "localhost",
       }, () => resolve(socket));
+      opened.push(socket);
       socket.once("error", reject);
     });
   try {
     const before = await connect();
+    assert.equal(before.getProtocol(), "TLSv1.2");
     const firstSerial = before.getPeerCertificate().serialNumber;
     // Replace the files with a new server certificate, then reload as SIGHUP does.
     const renewed = await makeCertificate(certs, "renewed", {
@@ -241,12 +308,83 @@ Deno.test("SIGHUP reload: new connections get the new certificate; established o
     const after = await connect();
     assert.notEqual(after.getPeerCertificate().serialNumber, firstSerial);
     assert.equal(after.getPeerCertificate().subject.CN, "renewed");
+    assert.equal(after.getProtocol(), "TLSv1.2", "the reloaded context keeps the version limit");
     after.destroy();
     before.write("<13>still up after reload\n");
     await h.stub.waitForCount(1);
     assert.equal(h.stub.messages()[0], "still up after reload");
-    before.destroy();
+  } finally {
+    for (const socket of opened) socket.destroy();
+    await h.stop();
+  }
+});
+
+Deno.test("--tls-max-version 1.3 offers TLS 1.3, also after SIGHUP", async () => {
+  await using certs = await makeTestCertificates();
+  const h = await startHarness([
+    "--tls",
+    "127.0.0.1:0",
+    "--tls-cert",
+    certs.cert,
+    "--tls-key",
+    certs.key,
+    "--tls-max-version",
+    "1.3",
+  ]);
+  const ca = await Deno.readTextFile(certs.caCert);
+  const protocol = () =>
+    new Promise<string | null>((resolve, reject) => {
+      const socket = tls.connect({ host: "127.0.0.1", port: h.relay.tls!.port, ca }, () => {
+        resolve(socket.getProtocol());
+        socket.destroy();
+      });
+      socket.once("error", reject);
+    });
+  try {
+    assert.equal(await protocol(), "TLSv1.3");
+    h.relay.reload();
+    assert.equal(await protocol(), "TLSv1.3");
   } finally {
     await h.stop();
+  }
+});
+
+Deno.test("TLS stop ends connections still in their handshake instead of waiting for them", async () => {
+  await using certs = await makeTestCertificates();
+  const h = await startHarness([
+    "--tls",
+    "127.0.0.1:0",
+    "--tls-cert",
+    certs.cert,
+    "--tls-key",
+    certs.key,
+    "--max-connections-per-peer",
+    "1",
+  ]);
+  const port = h.relay.tls!.port;
+  // Connects and never says hello; the refused second connection shows the first was accepted.
+  const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+  const refused = await Deno.connect({ hostname: "127.0.0.1", port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopping: Promise<number> | undefined;
+  try {
+    await h.stub.waitFor(
+      () =>
+        h.relay.metrics.get(M.connectionsClosed, { input: "tls", reason: "connection limit" }) ===
+          1,
+      5000,
+      "the refusal",
+    );
+    stopping = h.stop();
+    const outcome = await Promise.race([
+      stopping.then(() => "stopped"),
+      new Promise<string>((resolve) => timer = setTimeout(() => resolve("still waiting"), 5000)),
+    ]);
+    assert.equal(outcome, "stopped");
+  } finally {
+    clearTimeout(timer);
+    silent.close();
+    refused.close();
+    await (stopping ?? h.stop());
   }
 });

@@ -4,6 +4,12 @@
  * dates and key usage are checked by the relay itself (`X509Certificate`). Certificates are read
  * again on `reload()` (SIGHUP) for new connections; established ones stay up.
  *
+ * TLS 1.2 is the highest version offered by default. A TLS 1.3 server sends session tickets
+ * after the handshake; a sender that never reads (most syslog clients) and closes at once then
+ * closes over unread bytes, so its kernel resets the connection (RFC 2525, 2.17) and throws away
+ * what it had not sent yet: its last messages never leave its host. TLS 1.2 sends nothing after
+ * the handshake, and this runtime cannot turn the tickets off. `maxVersion: "1.3"` offers 1.3.
+ *
  * @module
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
@@ -13,6 +19,15 @@ import type { ListenAddress } from "../units.ts";
 import { SyslogFramer } from "./framing.ts";
 import { ConnectionGuard } from "./guard.ts";
 import { type Listener, type ListenerDeps, type StreamOptions, sweepInterval } from "./listen.ts";
+
+/** A TLS protocol version the input can be limited to. */
+export type TlsVersion = "1.2" | "1.3";
+
+/** TLS input settings beyond those of every stream listener. */
+export interface TlsOptions extends StreamOptions {
+  /** Highest protocol version offered: "1.2" unless senders read (see the module doc). */
+  maxVersion: TlsVersion;
+}
 
 /** Certificate files of the TLS input. */
 export interface TlsInputFiles {
@@ -50,15 +65,23 @@ export async function listenTls(
   address: ListenAddress,
   deps: ListenerDeps,
   files: TlsInputFiles,
-  options: StreamOptions,
+  options: TlsOptions,
 ): Promise<TlsListener> {
   let material = readMaterial(files, Date.now());
+  // Given on every secure context: one set without maxVersion falls back to TLS 1.3.
+  const versions = {
+    minVersion: "TLSv1.2",
+    maxVersion: options.maxVersion === "1.3" ? "TLSv1.3" : "TLSv1.2",
+  } as const;
   const guard = new ConnectionGuard(options.limits);
   const sockets = new Map<tls.TLSSocket, { paused: boolean; messageStarted: number | null }>();
+  // Every TCP connection, also those still in their handshake: close() must end them too.
+  const connections = new Set<{ destroy(): void }>();
+  let closing = false;
   const server = tls.createServer({
     cert: material.cert,
     key: material.key,
-    minVersion: "TLSv1.2",
+    ...versions,
     requestCert: files.clientCa !== null,
     rejectUnauthorized: false, // checked below, see the module doc
   });
@@ -75,7 +98,11 @@ export async function listenTls(
         socket.destroy();
         return;
       }
-      socket.once("close", () => guard.release(peer));
+      connections.add(socket);
+      socket.once("close", () => {
+        guard.release(peer);
+        connections.delete(socket);
+      });
     },
   );
   const sweeper = setInterval(() => {
@@ -93,6 +120,10 @@ export async function listenTls(
   }, sweepInterval(options));
   server.on("secureConnection", (socket: tls.TLSSocket) => {
     const peer = socket.remoteAddress;
+    if (closing) {
+      socket.destroy();
+      return;
+    }
     if (files.clientCa !== null) {
       const refusal = checkClient(socket.getPeerCertificate(true), material.clientCas, Date.now());
       if (refusal !== null) {
@@ -161,13 +192,17 @@ export async function listenTls(
     address: { hostname: address.hostname, port: bound.port },
     reload() {
       const next = readMaterial(files, Date.now());
-      server.setSecureContext({ cert: next.cert, key: next.key, minVersion: "TLSv1.2" });
+      server.setSecureContext({ cert: next.cert, key: next.key, ...versions });
       material = next;
     },
     async close() {
+      closing = true;
       clearInterval(sweeper);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets.keys()) socket.destroy();
+      // A peer still in its handshake (under TLS 1.3, one whose handshake is done on its side
+      // only) is not among them, and server.close() would wait for it.
+      for (const socket of connections) socket.destroy();
       await closed;
     },
   };
