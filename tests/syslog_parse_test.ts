@@ -108,6 +108,13 @@ Deno.test("5424: SD escapes, literal backslashes, repeated names, empty element"
   });
 });
 
+Deno.test("5424: long SD values with escapes, a leading U+FEFF and an emoji read the same", () => {
+  const body = 'q\\"b\\\\c\\]d\\x'.repeat(40); // 560 characters: unescaped in one buffer
+  const r = parse(`<13>1 - - - - - [x@1 a="\uFEFF${body}" b="\u{1F600}${body}"] m`);
+  const value = 'q"b\\c]d\\x'.repeat(40);
+  assert.deepEqual(r.syslog?.structuredData, { "x@1": { a: `\uFEFF${value}`, b: `😀${value}` } });
+});
+
 Deno.test("5424: unescaped ] inside a value is accepted; a repeated SD-ID merges", () => {
   const r = parse('<13>1 - - - - - [x@1 a="[1]"][x@1 a="2" b="3"]');
   assert.equal(r.parseError, undefined);
