@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { unreadable } from "./access.ts";
 import { REDACTED } from "./redact.ts";
 import { isLoopback } from "./http/server.ts";
 import type { SpoolSync } from "./queue/spool.ts";
@@ -372,8 +373,7 @@ function readFile(flag: string, path: string, sources: ConfigSources): string {
   try {
     return sources.readTextFile(path);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`${flag} "${path}" cannot be read (${reason}): check the path`);
+    throw new ConfigError(unreadable(flag, path, error));
   }
 }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { accessReason, assertReachable, assertWritable, unreadable } from "./access.ts";
 import type { Config } from "./config.ts";
 import { LOGGLY_MAX_EVENT_BYTES } from "./config.ts";
 import { DryRunDrain } from "./dry_run.ts";
@@ -56,6 +57,8 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const metrics = deps.metrics ?? new Metrics();
   const now = deps.now ?? Date.now;
   const log = logger("relay");
+  if (config.deadLetterPath !== null) assertWritable("--dead-letter", config.deadLetterPath);
+  if (!config.dryRun) assertReachable(config.logglyUrl);
   const queue: EventQueue = config.spoolDir === null
     ? new MemoryQueue(config.queueMaxEvents, config.queueMaxBytes)
     : openSpool({
@@ -209,8 +212,7 @@ function readTlsFiles(cert: string, key: string): TlsFiles {
     try {
       return Deno.readTextFileSync(path);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(`${flag} ${path} cannot be read (${reason}): check the path`);
+      throw new Error(unreadable(flag, path, error));
     }
   };
   return { cert: read("--http-tls-cert", cert), key: read("--http-tls-key", key) };
@@ -219,7 +221,7 @@ function readTlsFiles(cert: string, key: string): TlsFiles {
 /** The error for a port that cannot be bound, naming it and what to do. */
 export class ListenError extends Error {
   constructor(kind: string, address: ListenAddress, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = accessReason(cause, "net");
     super(
       `Cannot listen for ${kind} on ${
         formatAddress(address)
@@ -236,6 +238,15 @@ async function bind<L extends Listener>(
   address: ListenAddress,
   start: () => L | Promise<L>,
 ): Promise<L> {
+  // node:dgram reports a denied bind as an uncaught error: ask first (a fixed-permission build).
+  const host = formatAddress(address);
+  if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
+    throw new ListenError(
+      kind,
+      address,
+      new Deno.errors.NotCapable(`Requires net access to ${host}`),
+    );
+  }
   try {
     return await start();
   } catch (error) {

@@ -32,7 +32,7 @@ Deno.test("TLS files: missing, not PEM, a key of another certificate, expired â€
       () => readMaterial(f, now),
       (e: unknown) => e instanceof CertificateError && pattern.test(e.message),
     );
-  fails({ ...files, cert: `${certs.dir}/nope.pem` }, /--tls-cert .*nope\.pem cannot be read/);
+  fails({ ...files, cert: `${certs.dir}/nope.pem` }, /--tls-cert ".*nope\.pem" cannot be read/);
   fails({ ...files, cert: certs.key }, /is not a PEM certificate/);
   fails({ ...files, key: other.key }, /does not belong to --tls-cert/);
   fails(files, /expired on .*: renew it/, Date.now() + 3 * DAY);

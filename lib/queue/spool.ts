@@ -7,6 +7,7 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { accessReason } from "../access.ts";
 import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
 import type { EventQueue, QueuedRecord } from "./queue.ts";
@@ -63,7 +64,8 @@ export function openSpool(options: SpoolOptions): Spool {
     Deno.mkdirSync(options.dir, { recursive: true });
   } catch (error) {
     throw new SpoolError(
-      `Cannot create --spool ${options.dir} (${reason(error)}): pick a writable directory`,
+      `Cannot create --spool ${options.dir} (${accessReason(error, "write")}): ` +
+        "pick a writable directory",
       { cause: error },
     );
   }
@@ -123,7 +125,7 @@ function openDatabase(path: string, options: SpoolOptions): DatabaseSync {
 }
 
 function explain(error: unknown, options: SpoolOptions): SpoolError {
-  const text = reason(error);
+  const text = accessReason(error, "write");
   const message = /locked|busy/i.test(text)
     ? `--spool ${options.dir} is in use by another loggly-relay: give each relay its own directory`
     : /readonly|read-only|permission|unable to open|disk I\/O/i.test(text)

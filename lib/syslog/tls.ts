@@ -14,6 +14,7 @@
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import tls from "node:tls";
+import { unreadable } from "../access.ts";
 import { M } from "../metrics.ts";
 import type { ListenAddress } from "../units.ts";
 import { SyslogFramer } from "./framing.ts";
@@ -335,8 +336,7 @@ function readPem(flag: string, path: string): string {
   try {
     return Deno.readTextFileSync(path);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new CertificateError(`${flag} ${path} cannot be read (${reason}): check the path`);
+    throw new CertificateError(unreadable(flag, path, error));
   }
 }
 

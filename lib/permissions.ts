@@ -1,0 +1,66 @@
+/**
+ * The permissions baked into the compiled binary (`deno task compile`): the narrowest set the
+ * relay needs, shared by the compile script, the smoke test and the error messages, so that what
+ * is documented, built and tested is one list.
+ *
+ * @module
+ */
+
+/** What a build of the relay may touch. */
+export interface PermissionScope {
+  /** Files and folders it may read: token and config files, certificates, the spool. */
+  read: string[];
+  /** Folders it may write: the spool and the dead-letter file. */
+  write: string[];
+  /** Hosts it may listen on or connect to (any port): listen addresses and Loggly's host. */
+  net: string[];
+  /** Environment variables it may read. */
+  env: string[];
+}
+
+/** Loggly's bulk endpoint host (the default --loggly-url). */
+export const LOGGLY_HOST = "logs-01.loggly.com";
+
+/** Addresses a release build may listen on: every interface, and loopback. */
+export const LISTEN_HOSTS: readonly string[] = [
+  "0.0.0.0",
+  "[::]",
+  "127.0.0.1",
+  "[::1]",
+  "localhost",
+];
+
+/** The folders of a release build: configuration (read) and state (read and write). */
+export function releaseFolders(target: string): { config: string[]; state: string } {
+  if (target.includes("windows")) {
+    return { config: ["C:\\ProgramData\\loggly-relay"], state: "C:\\ProgramData\\loggly-relay" };
+  }
+  return {
+    config: ["/etc/loggly-relay", "/etc/syslog2loggly.conf"],
+    state: "/var/lib/loggly-relay",
+  };
+}
+
+/** The scope of a release build for `target` (a `deno compile --target` triple). */
+export function releaseScope(target: string, logglyHost: string = LOGGLY_HOST): PermissionScope {
+  const { config, state } = releaseFolders(target);
+  return {
+    read: [...new Set([...config, state])],
+    write: [state],
+    net: [...LISTEN_HOSTS, logglyHost],
+    env: ["LOGGLY_TOKEN"],
+  };
+}
+
+/** The `deno run` / `deno compile` flags for a scope; nothing else is granted. */
+export function permissionFlags(scope: PermissionScope): string[] {
+  const flag = (name: string, values: string[]) =>
+    values.length === 0 ? [] : [`--allow-${name}=${values.join(",")}`];
+  return [
+    "--no-prompt",
+    ...flag("read", scope.read),
+    ...flag("write", scope.write),
+    ...flag("net", scope.net),
+    ...flag("env", scope.env),
+  ];
+}
