@@ -315,6 +315,23 @@ Deno.test("3164: Cisco readings stay within Cisco headers (no counter: a name: i
   assert.equal(parse("<14>1d02h: hello").syslog?.appName, "1d02h"); // no counter: a tag
   // A zone-like name followed by something other than %FAC-SEV-MNEMONIC is kept as the tag.
   assert.equal(parse("<189>5: Nov 26 22:23:27 sshd: x").syslog?.appName, "sshd");
+  // Without a stamp, a tag followed by clock-like text or a % is still the tag (as in rsyslog).
+  const tagged = (text: string, appName: string, message: string, procId?: string) => {
+    const r = parse(text);
+    assert.equal(r.syslog?.host, undefined, text);
+    assert.equal(r.syslog?.appName, appName, text);
+    assert.equal(r.syslog?.procId, procId, text);
+    assert.equal(r.message, message, text);
+  };
+  tagged("<13>sshd[1234]: 12:34:56: started", "sshd", "12:34:56: started", "1234");
+  tagged("<13>app: %d items processed", "app", "%d items processed");
+  tagged("<13>job: 1d02h: took long", "job", "1d02h: took long");
+  tagged("<13>app: 99:99:99: %SYS-5-CONFIG_I: y", "app", "99:99:99: %SYS-5-CONFIG_I: y");
+  assert.equal(
+    parse("<189>82: 99:99:99: %SYS-5-CONFIG_I: y").message,
+    "82: 99:99:99: %SYS-5-CONFIG_I: y",
+  );
+  assert.equal(parse("<189>82: 50% done").message, "82: 50% done");
 });
 
 Deno.test("3164: '-' for a missing host or PID, and CEF/LEEF headers, are never fields", () => {

@@ -227,24 +227,40 @@ function skipSequence(text: string, i: number, end: number): number {
 }
 
 /**
- * Index after `host: ` (a Cisco origin-id) at `i`, or -1. An all-digit token is a sequence number,
- * not a host.
+ * Index after `host: ` (a Cisco origin-id: a host name or IPv4 address) at `i`, or -1. An
+ * all-digit token is a sequence number, not a host.
  */
 function skipOriginHost(text: string, i: number, end: number): number {
   const stop = tokenEnd(text, i, Math.min(end, i + MAX_HOST_LENGTH + 1));
   if (stop - i < 2 || stop >= end || text.charCodeAt(stop - 1) !== 58) return -1;
+  let digitsOnly = true;
   for (let k = i; k < stop - 1; k++) {
     const c = text.charCodeAt(k);
-    if (c < 48 || c > 57) return stop;
+    if (c >= 48 && c <= 57) continue;
+    const lower = c | 32;
+    if (!(lower >= 97 && lower <= 122) && c !== 45 && c !== 46 && c !== 95) return -1; // - . _
+    digitsOnly = false;
   }
-  return -1;
+  return digitsOnly ? -1 : stop;
 }
 
-/** Index after a Cisco uptime stamp and its colon (`00:20:10: `, `2y10w: `) at `i`, or -1. */
+/** A Cisco `%FACILITY-SEVERITY-MNEMONIC:` (`%SYS-5-CONFIG_I:`, `%ASA-6-302013:`). */
+const MNEMONIC = /^%[A-Za-z0-9_]{1,32}-[0-7]-[A-Za-z0-9_]{1,48}:/;
+
+/** True when a Cisco `%FACILITY-SEVERITY-MNEMONIC:` starts at `i`. */
+function isMnemonic(text: string, i: number): boolean {
+  return text.charCodeAt(i) === 37 && MNEMONIC.test(text.slice(i, i + 88));
+}
+
+/**
+ * Index after a Cisco uptime stamp and its colon (`00:20:10: `, `2y10w: `) at `i`, or -1; only
+ * when a `%FACILITY-SEVERITY-MNEMONIC:` follows, since an uptime alone looks like message text.
+ */
 function skipUptime(text: string, i: number, end: number): number {
   const j = readUptime(text, i, end);
   if (j < 0 || text.charCodeAt(j) !== 58 || text.charCodeAt(j + 1) !== 32) return -1;
-  return skipSpaces(text, j + 2, end);
+  const next = skipSpaces(text, j + 2, end);
+  return isMnemonic(text, next) ? next : -1;
 }
 
 /** What precedes a Cisco IOS message: counters, origin-id, and a date or uptime stamp. */
@@ -276,7 +292,8 @@ function readCiscoPrefix(
       if (stamp !== undefined) return { next: j, complete: true, host, stamp };
       const uptime = skipUptime(text, j, end);
       if (uptime >= 0) return { next: uptime, complete: true, host };
-      if (text.charCodeAt(j) === 37) return { next: j, complete: true, host }; // %
+      // A mnemonic right after "name:" with no counter is read as an ordinary tag and message.
+      if (counter >= 0 && isMnemonic(text, j)) return { next: j, complete: true, host };
     }
     if (step === 0) { // the origin-id, then the sequence number
       const hostEnd = skipOriginHost(text, j, end);
@@ -305,7 +322,7 @@ function skipZoneName(text: string, i: number, end: number): number {
   }
   if (j === i || text.charCodeAt(j) !== 58) return -1;
   const next = skipSpaces(text, j + 1, end);
-  return next > j + 1 && text.charCodeAt(next) === 37 ? next : -1;
+  return next > j + 1 && isMnemonic(text, next) ? next : -1;
 }
 
 /** True when the token `[start, stop)` holds a `|`: a CEF/LEEF header, never a host or a tag. */
@@ -336,7 +353,7 @@ function parse3164(
     }
   }
   if (stamp === undefined) {
-    if (cisco && text.charCodeAt(i) === 37) return finish(NaN, text.slice(i, end), header, error);
+    if (cisco && isMnemonic(text, i)) return finish(NaN, text.slice(i, end), header, error);
     // No stamp: "<14>app[12]: msg", as Python's SysLogHandler and small devices send it. Like
     // rsyslog and syslog-ng, take a leading "name:" or "name[pid]:" as the tag.
     const tag = header.priority === undefined ? null : BARE_TAG.exec(text.slice(i, i + 96));

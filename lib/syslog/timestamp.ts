@@ -265,7 +265,8 @@ export function readUptime(text: string, start: number, end: number): number {
       millisecond: 0,
     };
     const i = readClock(text, start, w);
-    return i < 0 ? -1 : readFraction(text, i, end, w);
+    if (i < 0 || w.hour > 23 || w.minute > 59 || w.second > 59) return -1;
+    return readFraction(text, i, end, w);
   }
   let i = start;
   for (let part = 0; part < 2; part++) {
