@@ -188,7 +188,6 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   Deno.mkdirSync(options.outDir, { recursive: true });
-  const sums: string[] = [];
   for (const target of options.targets) {
     let denort;
     try {
@@ -213,9 +212,14 @@ async function main(args: string[]): Promise<number> {
     const path = outputPath(options.outDir, target);
     const bytes = Deno.readFileSync(path);
     const line = await sumLine(bytes, path.slice(path.lastIndexOf("/") + 1));
-    sums.push(line);
     console.log(`${(bytes.length / 2 ** 20).toFixed(1).padStart(7)} MiB  ${line}`);
   }
+  // Every binary in the folder, so that one-target-per-run builds (DENORT_BIN) add up.
+  const names = [...Deno.readDirSync(options.outDir)]
+    .filter((e) => e.isFile && e.name.startsWith("loggly-relay-")).map((e) => e.name).sort();
+  const sums = await Promise.all(
+    names.map((name) => sumLine(Deno.readFileSync(`${options.outDir}/${name}`), name)),
+  );
   Deno.writeTextFileSync(`${options.outDir}/SHA256SUMS`, sums.join("\n") + "\n");
   console.log(`Wrote ${options.outDir}/SHA256SUMS (${sums.length} files)`);
   return 0;

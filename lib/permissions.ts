@@ -58,6 +58,7 @@ export function permissionFlags(scope: PermissionScope): string[] {
     values.length === 0 ? [] : [`--allow-${name}=${values.join(",")}`];
   return [
     "--no-prompt",
+    "--deny-import", // every module is embedded or local: no code from the network, ever
     ...flag("read", scope.read),
     ...flag("write", scope.write),
     ...flag("net", scope.net),

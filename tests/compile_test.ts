@@ -45,6 +45,7 @@ Deno.test("compile: every target gets the narrow permissions and nothing more", 
       outputPath("dist", target),
     ]);
     assert.ok(args.includes("--exclude-unused-npm"));
+    assert.ok(args.includes("--deny-import"));
     assert.equal(args.at(-1), "main.ts");
   }
   assert.equal(

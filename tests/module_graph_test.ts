@@ -33,8 +33,10 @@ Deno.test("module graph: deno bundle main.ts succeeds and leaves only Node built
     await deno(["bundle", "--platform", "deno", "--output", `${dir}/relay.js`, "main.ts"]);
     const code = await Deno.readTextFile(`${dir}/relay.js`);
     const external = new Set(
-      [...code.matchAll(/\bfrom\s*"([^"]+)"|\bimport\s*\(\s*([^)]*)\)|\brequire\s*\(\s*([^)]*)\)/g)]
-        .map((m) => m[1] ?? m[2] ?? m[3]),
+      [...code.matchAll(
+        /\bfrom\s*"([^"]+)"|\bimport\s*"([^"]+)"|\bimport\s*\(\s*([^)]*)\)|\brequire\s*\(\s*([^)]*)\)/g,
+      )]
+        .map((m) => m[1] ?? m[2] ?? m[3] ?? m[4]),
     );
     for (const name of external) assert.match(name, /^"?node:[a-z_/]+"?$/, `imports ${name}`);
     assert.ok(external.has("node:sqlite") && external.has("node:tls"), [...external].join(", "));

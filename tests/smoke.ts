@@ -6,7 +6,9 @@
  *
  * Checks --version and --help; starts the relay against a stand-in Loggly; sends one UDP and one
  * TCP syslog line and one HTTP event; waits for all three at the stand-in; stops it with SIGTERM
- * (exit 0, all delivered); and checks that it refuses a --token-file outside its allowed paths.
+ * (exit 0, all delivered); starts it with the token in LOGGLY_TOKEN and the default Loggly URL
+ * (so that the binary's env and Loggly-host grants are used); and checks that it refuses a
+ * --token-file, a --spool and a listen address outside what it may touch.
  * Prints one line a check and exits 1 when any fails.
  *
  * @module
@@ -81,6 +83,28 @@ export function smokeChecks(launcher: string[]): Check[] {
       } finally {
         await relay.stop().catch(() => {});
         await stub.stop();
+      }
+    }],
+    ["takes LOGGLY_TOKEN and may reach logs-01.loggly.com by default", async () => {
+      const relay = new RelayProcess([], { LOGGLY_TOKEN: TEST_TOKEN }, undefined, launcher);
+      try {
+        await relay.ready();
+        await waitUntil(() => relay.stderr.includes("Forwarding to https://logs-01.loggly.com"));
+        const code = await relay.stop();
+        expect(code === 0, `exit code ${code}\n${relay.stderr}`);
+      } finally {
+        await relay.stop().catch(() => {});
+      }
+    }],
+    ["refuses a spool and a listen address outside what it may touch", async () => {
+      const dir = await Deno.makeTempDir({ prefix: "smoke-spool-" });
+      try {
+        const spool = await runOnce(launcher, ["--dry-run", "--spool", `${dir}/spool`]);
+        expect(spool.code === 1 && spool.stderr.includes("may not write there"), spool.stderr);
+        const tcp = await runOnce(launcher, ["--dry-run", "--tcp", "192.0.2.1:5140"]);
+        expect(tcp.code === 1 && tcp.stderr.includes("may not use that address"), tcp.stderr);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
       }
     }],
     ["refuses to read a file outside its allowed paths", async () => {

@@ -21,7 +21,7 @@ async function smoke(args: string[]): Promise<string> {
 
 Deno.test("smoke: deno run main.ts with the release permissions passes every check", async () => {
   const text = await smoke([]);
-  assert.match(text, /smoke: 4 passed, 0 failed/);
+  assert.match(text, /smoke: 6 passed, 0 failed/);
   assert.match(text, /--allow-read=\/etc\/loggly-relay,/); // really the narrowed permissions
   assert.doesNotMatch(text, /--allow-all|\s-A\s/);
 });
@@ -38,7 +38,7 @@ Deno.test("smoke: --binary runs any executable", async () => {
     );
     const text = await smoke(["--binary", binary]);
     assert.match(text, new RegExp(`smoke: ${binary}\n`));
-    assert.match(text, /smoke: 4 passed, 0 failed/);
+    assert.match(text, /smoke: 6 passed, 0 failed/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
