@@ -17,6 +17,7 @@ import { MemoryQueue } from "./queue/memory_queue.ts";
 import type { EventQueue } from "./queue/queue.ts";
 import { openSpool } from "./queue/spool.ts";
 import { makeRedactor } from "./redact.ts";
+import { PLACE_WAIT_MS } from "./syslog/guard.ts";
 import { type Listener, listenTcp, listenUdp } from "./syslog/listen.ts";
 import { CertificateError, listenTls, type TlsListener } from "./syslog/tls.ts";
 import { Throttle } from "./throttle.ts";
@@ -114,6 +115,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       maxConnections: config.maxConnections,
       maxPerPeer: config.maxConnectionsPerPeer,
       messageTimeoutMs: config.messageTimeoutMs,
+      placeWaitMs: PLACE_WAIT_MS,
     },
   };
   const bound: Partial<Record<"udp" | "tcp" | "tls" | "http", Listener>> = {};

@@ -26,8 +26,9 @@ Inputs
       --max-message-bytes SIZE  longer messages are truncated and marked (default 64KiB)
       --idle-timeout DUR     close TCP/TLS connections idle this long (default 10m; 0 = never)
       --message-timeout DUR  close a connection that takes longer to finish a message (60s)
-      --max-connections N    connections per input (TCP, TLS; default 1000)
-      --max-connections-per-peer N  connections per sender address and input (default 100)
+      --max-connections N    connections per input, waiting ones included (TCP, TLS; default 1000)
+      --max-connections-per-peer N  connections read at once per sender address and input
+                             (default 100); more wait unread, up to 2s, for one to end
       --syslog-timezone TZ   zone of RFC 3164 stamps, which carry none (default UTC)
 
 Delivery

@@ -3,8 +3,21 @@
  * a deadline for finishing a message once it has begun (slow senders holding a connection open
  * one byte at a time). A breach closes that connection only, and is counted and logged.
  *
+ * A connection over the cap of its peer is not closed at once: the relay may simply not have read
+ * that peer's earlier connections to their end yet (a sender writing short connections back to
+ * back has closed them long before). It waits, unread, and takes the first place its peer frees,
+ * oldest first. It is closed only if its peer frees no place for {@link PLACE_WAIT_MS} while the
+ * relay could read (time the queue is full does not count), or to make room: waiting connections
+ * and those being read together never exceed the input's cap, and a newcomer takes the place of
+ * the newest waiting connection of the peer with the most waiting. With the input's cap reached,
+ * the TCP input stops accepting (new connections wait in the kernel's backlog); the TLS input
+ * (node:tls cannot stop accepting) closes them at once.
+ *
  * @module
  */
+
+/** How long a connection over --max-connections-per-peer waits for a place (usage.ts says 2s). */
+export const PLACE_WAIT_MS = 2_000;
 
 /** Limits of one input. */
 export interface ConnectionLimits {
@@ -12,43 +25,181 @@ export interface ConnectionLimits {
   maxPerPeer: number;
   /** A message begun must be complete within this long (0: no limit). */
   messageTimeoutMs: number;
+  /** A connection over the peer's cap waits this long for the peer to free a place (0: none). */
+  placeWaitMs: number;
 }
 
-/** Counts open connections per input and per peer. */
-export class ConnectionGuard {
+/** What the guard does with the connections it is given. */
+export interface GuardActions<C> {
+  /** Starts reading `conn`, which has a place now (at once, or after waiting). */
+  admit(conn: C): void;
+  /** Closes `conn`, which gets no place, and counts it. */
+  refuse(conn: C, detail: string): void;
+}
+
+interface Peer<C> {
+  /** Connections of this peer with a place (being read). */
+  open: number;
+  /** Connections waiting for a place, oldest first. */
+  waiting: { conn: C; since: number }[];
+  /** When this peer last freed a place (or the queue last held its readers back). */
+  freedAt: number;
+}
+
+/** Counts connections per input and peer; holds those over the peer's cap until a place frees. */
+export class ConnectionGuard<C = unknown> {
   readonly #limits: ConnectionLimits;
-  readonly #perPeer = new Map<string, number>();
+  readonly #actions: GuardActions<C>;
+  readonly #peers = new Map<string, Peer<C>>();
   #open = 0;
+  #waiting = 0;
+  readonly #roomWaiters: (() => void)[] = [];
 
-  constructor(limits: ConnectionLimits) {
+  constructor(limits: ConnectionLimits, actions: GuardActions<C>) {
     this.#limits = limits;
+    this.#actions = actions;
   }
 
-  /** Takes a place for a connection from `peer`, or returns why it is refused. */
-  admit(peer: string): string | null {
-    if (this.#open >= this.#limits.maxConnections) {
-      return `the input has ${this.#open} connections (--max-connections)`;
-    }
-    const mine = this.#perPeer.get(peer) ?? 0;
-    if (mine >= this.#limits.maxPerPeer) {
-      return `${peer} has ${mine} connections (--max-connections-per-peer)`;
-    }
-    this.#open++;
-    this.#perPeer.set(peer, mine + 1);
-    return null;
+  /** Connections with a place. */
+  get open(): number {
+    return this.#open;
   }
 
-  /** Frees the place of a connection that `admit` let in. */
-  release(peer: string): void {
+  /** Connections waiting for a place. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /** True when the input has --max-connections connections with a place. */
+  get full(): boolean {
+    return this.#open >= this.#limits.maxConnections;
+  }
+
+  /** Resolves once the input is below --max-connections. */
+  whenNotFull(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  /** Takes a new connection from `peer`: admits it, holds it, or refuses it. */
+  offer(peer: string, conn: C, now: number): void {
+    if (this.full) {
+      this.#actions.refuse(conn, `the input has ${this.#open} connections (--max-connections)`);
+      return;
+    }
+    let state = this.#peers.get(peer);
+    if (!state) {
+      state = { open: 0, waiting: [], freedAt: now };
+      this.#peers.set(peer, state);
+    }
+    if (state.open < this.#limits.maxPerPeer) {
+      this.#open++;
+      state.open++;
+      this.#actions.admit(conn);
+    } else if (this.#limits.placeWaitMs > 0) {
+      state.waiting.push({ conn, since: now });
+      this.#waiting++;
+    } else {
+      this.#actions.refuse(
+        conn,
+        `${peer} has ${state.open} connections (--max-connections-per-peer)`,
+      );
+      return;
+    }
+    if (this.#open + this.#waiting > this.#limits.maxConnections) this.#evict(peer);
+  }
+
+  /** Frees the place of an admitted connection; the oldest waiting one of `peer` takes it. */
+  release(peer: string, now: number): void {
+    const state = this.#peers.get(peer);
+    if (!state || state.open === 0) return;
+    state.freedAt = now;
+    const next = state.waiting.shift();
+    if (next) {
+      this.#waiting--;
+      this.#actions.admit(next.conn);
+      return;
+    }
     this.#open--;
-    const mine = (this.#perPeer.get(peer) ?? 1) - 1;
-    if (mine <= 0) this.#perPeer.delete(peer);
-    else this.#perPeer.set(peer, mine);
+    state.open--;
+    if (state.open === 0) this.#peers.delete(peer);
+    if (!this.full) { for (const wake of this.#roomWaiters.splice(0)) wake(); }
+  }
+
+  /** Forgets a waiting connection that ended on its own; false if it was not waiting. */
+  withdraw(peer: string, conn: C): boolean {
+    const state = this.#peers.get(peer);
+    const at = state?.waiting.findIndex((w) => w.conn === conn) ?? -1;
+    if (!state || at < 0) return false;
+    state.waiting.splice(at, 1);
+    this.#waiting--;
+    return true;
+  }
+
+  /**
+   * Refuses connections that waited `placeWaitMs` while their peer freed no place. While
+   * `paused` (the queue is full, so no reader reads) nobody's wait runs.
+   */
+  expire(now: number, paused: boolean): void {
+    for (const [peer, state] of this.#peers) {
+      if (paused) {
+        state.freedAt = now;
+        continue;
+      }
+      while (
+        state.waiting.length > 0 &&
+        now - Math.max(state.waiting[0].since, state.freedAt) >= this.#limits.placeWaitMs
+      ) {
+        const { conn } = state.waiting.shift()!;
+        this.#waiting--;
+        this.#actions.refuse(
+          conn,
+          `${peer} kept ${state.open} connections open while another waited ` +
+            `${this.#limits.placeWaitMs}ms for a place (--max-connections-per-peer)`,
+        );
+      }
+    }
+  }
+
+  /** Restarts the wait of `peer`'s waiting connections: its readers were held back by us. */
+  resumed(peer: string, now: number): void {
+    const state = this.#peers.get(peer);
+    if (state) state.freedAt = now;
+  }
+
+  /** Removes and returns every waiting connection (on shutdown). */
+  takeWaiting(): C[] {
+    const all: C[] = [];
+    for (const state of this.#peers.values()) {
+      for (const { conn } of state.waiting.splice(0)) all.push(conn);
+    }
+    this.#waiting = 0;
+    return all;
   }
 
   /** True when a message begun at `startedAt` has taken too long by `now`. */
   tooSlow(startedAt: number | null, now: number): boolean {
     return startedAt !== null && this.#limits.messageTimeoutMs > 0 &&
       now - startedAt >= this.#limits.messageTimeoutMs;
+  }
+
+  /** Makes room within --max-connections: the newest waiting one of the peer with the most goes. */
+  #evict(arriving: string): void {
+    let victim: [string, Peer<C>] | null = null;
+    for (const entry of this.#peers) {
+      const most = victim?.[1].waiting.length ?? 0;
+      const n = entry[1].waiting.length;
+      // On a tie the arriving peer's own newest goes: it came last.
+      if (n > most || (n > 0 && n === most && entry[0] === arriving)) victim = entry;
+    }
+    if (!victim) return;
+    const [peer, state] = victim;
+    const { conn } = state.waiting.pop()!;
+    this.#waiting--;
+    this.#actions.refuse(
+      conn,
+      `${peer} has ${state.open} connections and ${state.waiting.length + 1} waiting ` +
+        `(--max-connections-per-peer, --max-connections)`,
+    );
   }
 }

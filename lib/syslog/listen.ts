@@ -6,6 +6,7 @@
  * @module
  */
 import dgram from "node:dgram";
+import { setImmediate } from "node:timers";
 import type { Ingest } from "../ingest.ts";
 import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
@@ -78,10 +79,11 @@ export interface StreamOptions {
   limits: ConnectionLimits;
 }
 
-/** How often the idle and slow-message deadlines are checked. */
+/** How often the idle, slow-message and place-waiting deadlines are checked. */
 export function sweepInterval(options: StreamOptions): number {
+  const { messageTimeoutMs, placeWaitMs } = options.limits;
   const shortest = Math.min(
-    ...[options.idleTimeoutMs, options.limits.messageTimeoutMs].filter((ms) => ms > 0),
+    ...[options.idleTimeoutMs, messageTimeoutMs, placeWaitMs].filter((ms) => ms > 0),
     20_000,
   );
   return Math.max(10, Math.min(shortest / 4, 5_000));
@@ -97,7 +99,6 @@ export function listenTcp(
   deps: ListenerDeps,
   options: StreamOptions,
 ): Listener {
-  const guard = new ConnectionGuard(options.limits);
   const server = Deno.listen({ hostname: address.hostname, port: address.port, transport: "tcp" });
   const connections = new Map<
     Deno.TcpConn,
@@ -107,9 +108,22 @@ export function listenTcp(
   let closing = false;
   let wakeClosing: () => void = () => {};
   const closed = new Promise<void>((resolve) => wakeClosing = resolve);
+  // A connection over its peer's cap waits here unread (its bytes stay in the kernel) until the
+  // peer frees a place; see guard.ts.
+  const guard = new ConnectionGuard<Deno.TcpConn>(options.limits, {
+    admit(conn) {
+      const handler = handle(conn).finally(() => handlers.delete(handler));
+      handlers.add(handler);
+    },
+    refuse(conn, detail) {
+      deps.ingest.connectionClosed("tcp", "connection limit", detail);
+      closeQuietly(conn);
+    },
+  });
 
   const sweeper = setInterval(() => {
     const now = Date.now();
+    guard.expire(now, deps.queue.full);
     for (const [conn, state] of connections) {
       if (
         !state.paused && options.idleTimeoutMs > 0 && now - state.lastRead >= options.idleTimeoutMs
@@ -148,6 +162,7 @@ export function listenTcp(
           await Promise.race([deps.queue.whenNotFull(), closed]);
           state.paused = false;
           state.lastRead = Date.now();
+          guard.resumed(peer, state.lastRead);
         }
         if (closing) break;
         const n = await conn.read(buffer);
@@ -170,15 +185,20 @@ export function listenTcp(
       deps.metrics.inc(M.received, { input: "tcp" }, rest.length);
       for (const frame of rest) deps.queue.push(deps.ingest.syslog(frame, "tcp", peer));
       connections.delete(conn);
-      guard.release(peer);
       deps.metrics.set(M.connectionsOpen, connections.size, { input: "tcp" });
       closeQuietly(conn);
+      guard.release(peer, Date.now());
     }
   };
 
   const acceptLoop = (async () => {
     let lastErrorLog = -Infinity;
     while (!closing) {
+      if (guard.full) {
+        // At --max-connections, further connections wait in the kernel's backlog, not refused.
+        await Promise.race([guard.whenNotFull(), closed]);
+        continue;
+      }
       let conn: Deno.TcpConn;
       try {
         conn = await server.accept();
@@ -193,14 +213,16 @@ export function listenTcp(
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
-      const refusal = guard.admit(peerOf(conn));
-      if (refusal !== null) {
-        deps.ingest.connectionClosed("tcp", "connection limit", refusal);
+      if (closing) {
         closeQuietly(conn);
-        continue;
+        break;
       }
-      const handler = handle(conn).finally(() => handlers.delete(handler));
-      handlers.add(handler);
+      guard.offer(peerOf(conn), conn, Date.now());
+      // While the backlog is not empty an accept completes at once, and connections already
+      // accepted are read far less often than new ones come in: a sender of many short
+      // connections gets thousands ahead of the readers, all of them over its cap. While
+      // connections wait for a place, one turn of the event loop per accept lets readers keep up.
+      if (guard.waiting > 0) await new Promise((resolve) => setImmediate(resolve));
     }
   })();
 
@@ -212,6 +234,8 @@ export function listenTcp(
       wakeClosing();
       clearInterval(sweeper);
       closeQuietly(server);
+      // Waiting ones first, so that none takes the place of a connection closed below.
+      for (const conn of guard.takeWaiting()) closeQuietly(conn);
       for (const conn of connections.keys()) closeQuietly(conn);
       await acceptLoop;
       await Promise.all(handlers);

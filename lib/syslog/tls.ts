@@ -52,6 +52,26 @@ export class CertificateError extends Error {
   }
 }
 
+/** The TCP side of a TLS connection, as the connection limits see it. */
+interface RawSocket {
+  remoteAddress?: string;
+  remotePort?: number;
+  destroy(): void;
+  once(event: "close", listener: () => void): void;
+}
+
+/** A connection from accept to close. */
+interface Accepted {
+  raw: RawSocket;
+  peer: string;
+  /** It has a place: read it once its handshake is done. */
+  admitted: boolean;
+  /** Closed by the connection limits. */
+  refused: boolean;
+  /** Its TLS socket, once the handshake finished while it still waited for a place. */
+  secure: tls.TLSSocket | null;
+}
+
 interface Material {
   cert: string;
   key: string;
@@ -74,10 +94,11 @@ export async function listenTls(
     minVersion: "TLSv1.2",
     maxVersion: options.maxVersion === "1.3" ? "TLSv1.3" : "TLSv1.2",
   } as const;
-  const guard = new ConnectionGuard(options.limits);
   const sockets = new Map<tls.TLSSocket, { paused: boolean; messageStarted: number | null }>();
   // Every TCP connection, also those still in their handshake: close() must end them too.
   const connections = new Set<{ destroy(): void }>();
+  // The same, by remote address and port, to find a connection again once its handshake is done.
+  const accepted = new Map<string, Accepted>();
   let closing = false;
   const server = tls.createServer({
     cert: material.cert,
@@ -86,28 +107,45 @@ export async function listenTls(
     requestCert: files.clientCa !== null,
     rejectUnauthorized: false, // checked below, see the module doc
   });
-  // Limits apply at TCP connect, before a handshake costs anything.
-  server.on(
-    "connection",
-    (
-      socket: { remoteAddress?: string; destroy(): void; once: (e: string, f: () => void) => void },
-    ) => {
-      const peer = socket.remoteAddress ?? "unknown";
-      const refusal = guard.admit(peer);
-      if (refusal !== null) {
-        deps.ingest.connectionClosed("tls", "connection limit", refusal);
-        socket.destroy();
-        return;
+  // Limits apply at TCP connect: a refused connection never costs a handshake. One that waits
+  // for a place (see guard.ts) finishes its handshake, then waits unread.
+  const guard = new ConnectionGuard<Accepted>(options.limits, {
+    admit(entry) {
+      entry.admitted = true;
+      if (entry.secure !== null) {
+        handle(entry.secure, entry.secure.remoteAddress);
+        entry.secure.resume();
       }
-      connections.add(socket);
-      socket.once("close", () => {
-        guard.release(peer);
-        connections.delete(socket);
-      });
     },
-  );
+    refuse(entry, detail) {
+      entry.refused = true;
+      deps.ingest.connectionClosed("tls", "connection limit", detail);
+      entry.secure?.destroy();
+      entry.raw.destroy();
+    },
+  });
+  server.on("connection", (raw: RawSocket) => {
+    const entry: Accepted = {
+      raw,
+      peer: raw.remoteAddress ?? "unknown",
+      admitted: false,
+      refused: false,
+      secure: null,
+    };
+    const key = keyOf(raw);
+    accepted.set(key, entry);
+    connections.add(raw);
+    raw.once("close", () => {
+      if (accepted.get(key) === entry) accepted.delete(key);
+      connections.delete(raw);
+      if (entry.admitted) guard.release(entry.peer, Date.now());
+      else guard.withdraw(entry.peer, entry);
+    });
+    guard.offer(entry.peer, entry, Date.now());
+  });
   const sweeper = setInterval(() => {
     const now = Date.now();
+    guard.expire(now, deps.queue.full);
     for (const [socket, state] of sockets) {
       if (!state.paused && guard.tooSlow(state.messageStarted, now)) {
         deps.ingest.connectionClosed(
@@ -121,10 +159,15 @@ export async function listenTls(
   }, sweepInterval(options));
   server.on("secureConnection", (socket: tls.TLSSocket) => {
     const peer = socket.remoteAddress;
-    if (closing) {
+    const entry = accepted.get(keyOf(socket));
+    if (closing || entry?.refused) {
       socket.destroy();
       return;
     }
+    socket.on(
+      "error",
+      (error: Error) => deps.log.debug("TLS connection error: {error}", { error }),
+    );
     if (files.clientCa !== null) {
       const refusal = checkClient(socket.getPeerCertificate(true), material.clientCas, Date.now());
       if (refusal !== null) {
@@ -133,6 +176,12 @@ export async function listenTls(
         socket.destroy();
         return;
       }
+    }
+    if (entry !== undefined && !entry.admitted) {
+      // Still waiting for a place: what it sends stays unread until then.
+      socket.pause();
+      entry.secure = socket;
+      return;
     }
     handle(socket, peer);
   });
@@ -159,6 +208,7 @@ export async function listenTls(
         deps.ingest.paused("tls");
         deps.queue.whenNotFull().then(() => {
           state.paused = false;
+          guard.resumed(peer ?? "unknown", Date.now());
           socket.resume();
         });
       }
@@ -170,10 +220,6 @@ export async function listenTls(
         socket.destroy();
       });
     }
-    socket.on(
-      "error",
-      (error: Error) => deps.log.debug("TLS connection error: {error}", { error }),
-    );
     socket.on("close", () => {
       deliver(framer.end());
       sockets.delete(socket);
@@ -199,6 +245,7 @@ export async function listenTls(
     async close() {
       closing = true;
       clearInterval(sweeper);
+      guard.takeWaiting(); // ended with every connection below; none may take a freed place
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets.keys()) socket.destroy();
       // A peer still in its handshake (under TLS 1.3, one whose handshake is done on its side
@@ -342,4 +389,8 @@ function readPem(flag: string, path: string): string {
 
 function splitPem(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+function keyOf(socket: { remoteAddress?: string; remotePort?: number }): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }
