@@ -4,7 +4,7 @@ import tls from "node:tls";
 import { M } from "../lib/metrics.ts";
 import { ConnectionGuard, type ConnectionLimits, PLACE_WAIT_MS } from "../lib/syslog/guard.ts";
 import { run, sendTcp, startHarness, writeAll } from "./helpers.ts";
-import { makeTestCertificates } from "./tls_fixture.ts";
+import { makeTestCertificates, tlsArgs } from "./tls_fixture.ts";
 
 /** A guard over named connections ("a1" is the first from peer "a"), recording what it did. */
 function recordingGuard(limits: Partial<ConnectionLimits> = {}) {
@@ -308,16 +308,7 @@ Deno.test("TCP: a message dribbled slower than --message-timeout closes the conn
 
 Deno.test("TLS: --max-connections refuses before the handshake; counted", async () => {
   await using certs = await makeTestCertificates();
-  const h = await startHarness([
-    "--tls",
-    "127.0.0.1:0",
-    "--tls-cert",
-    certs.cert,
-    "--tls-key",
-    certs.key,
-    "--max-connections",
-    "1",
-  ]);
+  const h = await startHarness(tlsArgs(certs, "--max-connections", "1"));
   const ca = await Deno.readTextFile(certs.caCert);
   const open = () =>
     new Promise<tls.TLSSocket | Error>((resolve) => {
@@ -346,16 +337,7 @@ Deno.test("TLS: --max-connections refuses before the handshake; counted", async 
 
 Deno.test("TLS: 40 short connections at once from one peer over --max-connections-per-peer 2 all arrive", async () => {
   await using certs = await makeTestCertificates();
-  const h = await startHarness([
-    "--tls",
-    "127.0.0.1:0",
-    "--tls-cert",
-    certs.cert,
-    "--tls-key",
-    certs.key,
-    "--max-connections-per-peer",
-    "2",
-  ]);
+  const h = await startHarness(tlsArgs(certs, "--max-connections-per-peer", "2"));
   const ca = await Deno.readTextFile(certs.caCert);
   const send = (c: number) =>
     new Promise<void>((resolve, reject) => {

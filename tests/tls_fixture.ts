@@ -199,3 +199,8 @@ async function openssl(args: string[]): Promise<void> {
     throw new Error(`openssl ${args[0]} failed (exit ${output.code}): ${stderr}`);
   }
 }
+
+/** Relay arguments for a TLS input on an ephemeral loopback port with `certs`, then `extra`. */
+export function tlsArgs(certs: TestCertificates, ...extra: string[]): string[] {
+  return ["--tls", "127.0.0.1:0", "--tls-cert", certs.cert, "--tls-key", certs.key, ...extra];
+}

@@ -13,7 +13,7 @@ import {
   type TlsInputFiles,
 } from "../lib/syslog/tls.ts";
 import { run, startHarness } from "./helpers.ts";
-import { makeCertificate, makeStrangerCa, makeTestCertificates } from "./tls_fixture.ts";
+import { makeCertificate, makeStrangerCa, makeTestCertificates, tlsArgs } from "./tls_fixture.ts";
 
 const DAY = 86_400_000;
 
@@ -76,16 +76,7 @@ async function openssl(port: number, input: string, extra: string[]) {
 Deno.test("TLS end to end: openssl with a client certificate delivers; without one it is refused", async () => {
   await using certs = await makeTestCertificates();
   const client = await makeCertificate(certs, "client");
-  const h = await startHarness([
-    "--tls",
-    "127.0.0.1:0",
-    "--tls-cert",
-    certs.cert,
-    "--tls-key",
-    certs.key,
-    "--tls-client-ca",
-    certs.caCert,
-  ]);
+  const h = await startHarness(tlsArgs(certs, "--tls-client-ca", certs.caCert));
   try {
     const port = h.relay.tls!.port;
     const message = "<13>1 - host app - - - over tls";
@@ -133,16 +124,7 @@ with socket.create_connection(("127.0.0.1", port)) as raw:
 Deno.test("TLS end to end: Python's ssl module with a client certificate", async () => {
   await using certs = await makeTestCertificates();
   const client = await makeCertificate(certs, "python-client");
-  const h = await startHarness([
-    "--tls",
-    "127.0.0.1:0",
-    "--tls-cert",
-    certs.cert,
-    "--tls-key",
-    certs.key,
-    "--tls-client-ca",
-    certs.caCert,
-  ]);
+  const h = await startHarness(tlsArgs(certs, "--tls-client-ca", certs.caCert));
   try {
     const port = String(h.relay.tls!.port);
     // It writes and closes at once: see the short-connection tests below for why that is safe.
@@ -195,15 +177,9 @@ const SHORT_CONNECTIONS = 30;
 async function shortConnectionsDeliverAll(clientCertificates: boolean): Promise<void> {
   await using certs = await makeTestCertificates();
   const client = await makeCertificate(certs, "short-client");
-  const h = await startHarness([
-    "--tls",
-    "127.0.0.1:0",
-    "--tls-cert",
-    certs.cert,
-    "--tls-key",
-    certs.key,
-    ...(clientCertificates ? ["--tls-client-ca", certs.caCert] : []),
-  ]);
+  const h = await startHarness(
+    tlsArgs(certs, ...(clientCertificates ? ["--tls-client-ca", certs.caCert] : [])),
+  );
   try {
     const result = await run("python3", [
       "-c",
@@ -237,14 +213,7 @@ Deno.test("TLS short connections with client certificates: every message arrives
 
 Deno.test("TLS end to end: loggen --use-ssl (syslog-ng) delivers every message", async () => {
   await using certs = await makeTestCertificates();
-  const h = await startHarness([
-    "--tls",
-    "127.0.0.1:0",
-    "--tls-cert",
-    certs.cert,
-    "--tls-key",
-    certs.key,
-  ]);
+  const h = await startHarness(tlsArgs(certs));
   try {
     const port = String(h.relay.tls!.port);
     const result = await run("loggen", [
@@ -272,14 +241,7 @@ Deno.test("TLS end to end: loggen --use-ssl (syslog-ng) delivers every message",
 
 Deno.test("SIGHUP reload: new connections get the new certificate; established ones stay up", async () => {
   await using certs = await makeTestCertificates();
-  const h = await startHarness([
-    "--tls",
-    "127.0.0.1:0",
-    "--tls-cert",
-    certs.cert,
-    "--tls-key",
-    certs.key,
-  ]);
+  const h = await startHarness(tlsArgs(certs));
   const ca = await Deno.readTextFile(certs.caCert);
   const opened: tls.TLSSocket[] = [];
   const connect = () =>
@@ -321,16 +283,7 @@ Deno.test("SIGHUP reload: new connections get the new certificate; established o
 
 Deno.test("--tls-max-version 1.3 offers TLS 1.3, also after SIGHUP", async () => {
   await using certs = await makeTestCertificates();
-  const h = await startHarness([
-    "--tls",
-    "127.0.0.1:0",
-    "--tls-cert",
-    certs.cert,
-    "--tls-key",
-    certs.key,
-    "--tls-max-version",
-    "1.3",
-  ]);
+  const h = await startHarness(tlsArgs(certs, "--tls-max-version", "1.3"));
   const ca = await Deno.readTextFile(certs.caCert);
   const protocol = () =>
     new Promise<string | null>((resolve, reject) => {
@@ -351,16 +304,7 @@ Deno.test("--tls-max-version 1.3 offers TLS 1.3, also after SIGHUP", async () =>
 
 Deno.test("TLS stop ends connections still in their handshake instead of waiting for them", async () => {
   await using certs = await makeTestCertificates();
-  const h = await startHarness([
-    "--tls",
-    "127.0.0.1:0",
-    "--tls-cert",
-    certs.cert,
-    "--tls-key",
-    certs.key,
-    "--max-connections-per-peer",
-    "1",
-  ]);
+  const h = await startHarness(tlsArgs(certs, "--max-connections-per-peer", "1"));
   const port = h.relay.tls!.port;
   // Connects and never says hello; the refused second connection shows the first was accepted.
   const silent = await Deno.connect({ hostname: "127.0.0.1", port });
