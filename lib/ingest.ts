@@ -7,6 +7,7 @@
 import { EventEncoder } from "./encode.ts";
 import type { Event, HttpJsonEvent, InputKind, RelayFields } from "./event.ts";
 import type { BodyEvent } from "./http/body.ts";
+import { isoUtc } from "./iso_time.ts";
 import type { Logger } from "./log.ts";
 import { M, type Metrics } from "./metrics.ts";
 import type { QueuedRecord } from "./queue/queue.ts";
@@ -70,7 +71,7 @@ export class Ingest {
    */
   http(event: BodyEvent, peer: string | undefined, tags: readonly string[]): QueuedRecord | null {
     const relay: RelayFields = peer === undefined ? { input: "http" } : { input: "http", peer };
-    const now = this.#o.now().toISOString();
+    const now = isoUtc(this.#o.now().getTime());
     const value: Event | HttpJsonEvent = "json" in event
       ? { ...event.json, timestamp: event.json.timestamp ?? now, relay }
       : { timestamp: now, message: event.text, relay };

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Event, InputKind, RelayFields, StructuredData } from "../event.ts";
+import { isoUtc } from "../iso_time.ts";
 import type { Frame } from "./framing.ts";
 import type { ParsedSyslog } from "./parse.ts";
 
@@ -29,7 +30,7 @@ export function normaliseSyslog(
   if (parsed.parseError !== undefined) relay.parseError = parsed.parseError;
   if (frame.truncated) relay.truncated = frame.truncated;
   const event: Event = {
-    timestamp: parsed.timestamp ?? receivedAt.toISOString(),
+    timestamp: parsed.timestamp ?? isoUtc(receivedAt.getTime()),
     message: parsed.message,
   } as Event;
   const tags: string[] = [];

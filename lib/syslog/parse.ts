@@ -8,6 +8,7 @@
  */
 
 import type { StructuredData, SyslogFields } from "../event.ts";
+import { isoUtc } from "../iso_time.ts";
 import { facilityName, severityName } from "./names.ts";
 import { readStructuredData } from "./structured_data.ts";
 import {
@@ -448,7 +449,7 @@ function finish(
   parseError: string | undefined,
 ): ParsedSyslog {
   const result: ParsedSyslog = Number.isFinite(time) && Math.abs(time) <= 8.64e15
-    ? { timestamp: new Date(time).toISOString(), message }
+    ? { timestamp: isoUtc(time), message }
     : { message };
   if (header !== undefined) {
     const syslog: SyslogFields = {};
