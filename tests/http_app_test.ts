@@ -227,16 +227,15 @@ Deno.test("/inputs: a JSON object keeps its fields at the top level; text is one
   });
 });
 
-Deno.test("/inputs: malformed JSON is 400 naming line 1, nothing queued", async () => {
+Deno.test("/inputs: malformed JSON is kept as text, as Loggly indexes it", async () => {
   const t = setup();
   const answer = await t.send(`/inputs/${TEST_TOKEN}/`, { body: '{"oops": ' });
-  assert.equal(answer.status, 400);
-  assert.equal(answer.json.accepted, 0);
-  assert.equal((answer.json.rejected as { line: number }[])[0].line, 1);
-  assert.equal(t.queue.heldEvents, 0);
+  assert.equal(answer.status, 200);
+  assert.deepEqual(answer.json, { response: "ok" });
+  assert.deepEqual(t.taken().map((q) => q.event.message), ['{"oops": ']);
 });
 
-Deno.test("/bulk: good lines are queued, malformed ones refused by line number with the accepted count", async () => {
+Deno.test("/bulk: every line is an event; malformed JSON lines are text, so a retry duplicates nothing", async () => {
   const t = setup();
   const body = [
     json({ n: 1 }),
@@ -248,22 +247,35 @@ Deno.test("/bulk: good lines are queued, malformed ones refused by line number w
     json({ n: 4 }) + "\r",
   ].join("\n") + "\n";
   const answer = await t.send(`/bulk/${TEST_TOKEN}/tag/x/`, { body });
-  assert.equal(answer.status, 400);
-  assert.equal(answer.json.response, "error");
-  assert.equal(answer.json.accepted, 4);
-  const rejected = answer.json.rejected as { line: number; error: string }[];
-  assert.deepEqual(rejected.map((r) => r.line), [3, 6]);
-  assert.ok(rejected.every((r) => /malformed JSON/.test(r.error)));
-  assert.match(String(answer.json.message), /Refused 2 of 6 events \(lines 3, 6\)/);
-  assert.match(String(answer.json.message), /the other 4 were accepted/);
+  assert.equal(answer.status, 200);
+  assert.deepEqual(answer.json, { response: "ok" });
   const queued = t.taken();
-  assert.deepEqual(queued.map((q) => q.event.n ?? q.event.message), [1, "plain text line", 3, 4]);
+  assert.deepEqual(
+    queued.map((q) => q.event.n ?? q.event.message),
+    [1, "plain text line", '{"n": 2,', 3, '{"n": 5', 4],
+  );
   assert.ok(queued.every((q) => q.tags === "x"));
-  assert.equal(t.metrics.get(M.received, { input: "http" }), 4);
-  assert.equal(t.metrics.get(M.dropped, { input: "http", reason: "refused line" }), 2);
+  assert.equal(t.metrics.get(M.received, { input: "http" }), 6);
+  assert.equal(t.queue.heldEvents, 0);
 });
 
-// --- /v1/events ------------------------------------------------------------------------------
+Deno.test("/v1/events NDJSON: malformed lines refused by line number with the accepted count", async () => {
+  const t = setup();
+  const body = [json({ n: 1 }), '{"n": 2,', json({ n: 3 }), '{"n": 5'].join("\n");
+  const answer = await t.send("/v1/events", {
+    body,
+    ...headers({ "content-type": "application/x-ndjson" }),
+  });
+  assert.equal(answer.status, 400);
+  assert.equal(answer.json.response, "error");
+  assert.equal(answer.json.accepted, 2);
+  const rejected = answer.json.rejected as { line: number; error: string }[];
+  assert.deepEqual(rejected.map((r) => r.line), [2, 4]);
+  assert.ok(rejected.every((r) => /malformed JSON/.test(r.error)));
+  assert.match(String(answer.json.message), /Refused 2 of 4 events \(lines 2, 4\)/);
+  assert.match(String(answer.json.message), /the other 2 were accepted/);
+  assert.deepEqual(t.taken().map((q) => q.event.n), [1, 3]);
+});
 
 Deno.test("/v1/events: a JSON object, a JSON array, NDJSON and text lines", async () => {
   const t = setup();

@@ -82,9 +82,10 @@ export interface ParsedBody {
 }
 
 /**
- * Cuts a body into events. `lines`: one event per non-empty line (Loggly's bulk, NDJSON, text),
- * where a line that starts like JSON must parse. `one`: the whole body is a single event. `json`:
- * a JSON object or an array of them.
+ * Cuts a body into events. `lines`: one event per non-empty line (Loggly's bulk, text), where a
+ * line that is not a JSON object is text, as Loggly indexes it (so a client retrying a refused
+ * body never duplicates its good lines). `ndjson`: every line must be a JSON object. `one`: the
+ * whole body is a single event. `json`: a JSON object or an array of them.
  */
 export function parseEvents(body: string, mode: "one" | "lines" | "json" | "ndjson"): ParsedBody {
   if (mode === "one") return lines([body.replace(/\r?\n$/, "")], "loose");
@@ -109,7 +110,8 @@ function lines(all: string[], mode: "strict" | "loose"): ParsedBody {
       else if (mode === "loose") out.events.push({ text: line, line: index + 1 });
       else out.rejected.push({ line: index + 1, error: "not a JSON object" });
     } catch (error) {
-      out.rejected.push({ line: index + 1, error: `malformed JSON: ${describe(error)}` });
+      if (mode === "loose") out.events.push({ text: line, line: index + 1 });
+      else out.rejected.push({ line: index + 1, error: `malformed JSON: ${describe(error)}` });
     }
   });
   return out;
