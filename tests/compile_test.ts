@@ -4,6 +4,7 @@
  * arguments, and, with a stand-in `deno`, the sizes, checksums and messages it prints.
  */
 import assert from "node:assert/strict";
+import { run } from "./helpers.ts";
 import {
   compileArgs,
   CompileUsageError,
@@ -119,12 +120,12 @@ async function runWithFakeDeno(fake: string, args: string[]) {
   const dir = await Deno.makeTempDir();
   const deno = `${dir}/deno`;
   await Deno.writeTextFile(deno, `#!/bin/sh\n${fake}\n`, { mode: 0o755 });
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCRIPT, "--deno", deno, "--out", `${dir}/dist`, ...args],
-    env: { DENORT_BIN: "", DENORT_DIR: "" },
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { dir, code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+  const out = await run(
+    Deno.execPath(),
+    ["run", "-A", SCRIPT, "--deno", deno, "--out", `${dir}/dist`, ...args],
+    { env: { DENORT_BIN: "", DENORT_DIR: "" } },
+  );
+  return { dir, ...out };
 }
 
 Deno.test("compile: prints the size and SHA-256 of each file and writes SHA256SUMS", async () => {

@@ -91,7 +91,7 @@ export async function sendUdp(port: number, ...messages: (string | Uint8Array)[]
 export async function run(
   command: string,
   args: string[],
-  options: { stdin?: string; env?: Record<string, string> } = {},
+  options: { stdin?: string; env?: Record<string, string>; cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(command, {
     args,
@@ -99,6 +99,7 @@ export async function run(
     stdout: "piped",
     stderr: "piped",
     env: options.env,
+    cwd: options.cwd,
   }).spawn();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();

@@ -4,14 +4,14 @@
  * loaded dynamically at run time, which `deno compile` could not embed.
  */
 import assert from "node:assert/strict";
+import { run } from "./helpers.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
 async function deno(args: string[]): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT, stdin: "null" }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return text;
+  const out = await run(Deno.execPath(), args, { cwd: ROOT });
+  assert.equal(out.code, 0, out.stderr);
+  return out.stdout;
 }
 
 Deno.test("module graph: every module of main.ts is local, npm: or node:", async () => {

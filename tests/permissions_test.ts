@@ -5,20 +5,25 @@
  */
 import assert from "node:assert/strict";
 import { permissionFlags, releaseScope } from "../lib/permissions.ts";
+import { run } from "./helpers.ts";
 import { TEST_TOKEN } from "./loggly_stub.ts";
 import { MAIN } from "./relay_process.ts";
 
 const FLAGS = permissionFlags(releaseScope(Deno.build.target));
 
 async function refused(args: string[]): Promise<{ code: number; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...FLAGS, MAIN, "--token", TEST_TOKEN, "--udp", "127.0.0.1:0", ...args],
-    stdin: "null",
-    stdout: "null",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
+  const { code, stderr } = await run(Deno.execPath(), [
+    "run",
+    ...FLAGS,
+    MAIN,
+    "--token",
+    TEST_TOKEN,
+    "--udp",
+    "127.0.0.1:0",
+    ...args,
+  ]);
   assert.doesNotMatch(stderr, /run again with|Uncaught/, stderr);
-  return { code: out.code, stderr };
+  return { code, stderr };
 }
 
 Deno.test("permissions: files outside the allowed folders are refused at start, clearly", async () => {

@@ -17,7 +17,7 @@
 import { parseArgs } from "node:util";
 import { permissionFlags, releaseScope } from "../lib/permissions.ts";
 import { VERSION } from "../lib/version.ts";
-import { sendTcp, sendUdp } from "./helpers.ts";
+import { run, sendTcp, sendUdp } from "./helpers.ts";
 import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
 import { MAIN, RelayProcess, waitUntil } from "./relay_process.ts";
 
@@ -28,12 +28,9 @@ export function launcherFor(binary: string | undefined): string[] {
   return [Deno.execPath(), "run", ...permissionFlags(releaseScope(target)), MAIN];
 }
 
-async function runOnce(launcher: string[], args: string[]) {
+function runOnce(launcher: string[], args: string[]) {
   const [program, ...lead] = launcher;
-  const out = await new Deno.Command(program, { args: [...lead, ...args], stdin: "null" })
-    .output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+  return run(program, [...lead, ...args]);
 }
 
 type Check = [name: string, run: () => Promise<void>];

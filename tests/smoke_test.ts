@@ -5,16 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { permissionFlags, releaseScope } from "../lib/permissions.ts";
+import { run } from "./helpers.ts";
 import { MAIN } from "./relay_process.ts";
 
 const SMOKE = new URL("./smoke.ts", import.meta.url).pathname;
 
 async function smoke(args: string[]): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SMOKE, ...args],
-    stdin: "null",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const out = await run(Deno.execPath(), ["run", "-A", SMOKE, ...args]);
+  const text = out.stdout + out.stderr;
   assert.equal(out.code, 0, text);
   return text;
 }
