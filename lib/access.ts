@@ -10,9 +10,12 @@ import { LOGGLY_HOST, releaseFolders } from "./permissions.ts";
 
 /** The reason an access failed, in words a user can act on. */
 export function accessReason(error: unknown, kind: "read" | "write" | "net"): string {
-  if (!(error instanceof Deno.errors.NotCapable)) {
-    return error instanceof Error ? error.message : String(error);
-  }
+  if (error instanceof Deno.errors.NotCapable) return deniedReason(kind);
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Why this build may not read, write or use an address: its permissions are fixed. */
+function deniedReason(kind: "read" | "write" | "net"): string {
   const { config, state } = releaseFolders(Deno.build.os === "windows" ? "windows" : "unix");
   if (kind === "net") {
     return `this build of loggly-relay may not use that address (release builds listen on ` +
@@ -23,12 +26,17 @@ export function accessReason(error: unknown, kind: "read" | "write" | "net"): st
     `${allowed} (see "Permissions" in the README)`;
 }
 
+/** True when this run may use what `descriptor` names (asking never prompts). */
+export function granted(descriptor: Deno.PermissionDescriptor): boolean {
+  return Deno.permissions.querySync(descriptor).state === "granted";
+}
+
 /** `FLAG "PATH" cannot be read (reason): check the path`, for a file named on the command line. */
 export function unreadable(flag: string, path: string, error: unknown): string {
   return `${flag} "${path}" cannot be read (${accessReason(error, "read")}): check the path`;
 }
 
-/** A file named on the command line that this build may not write. */
+/** A file or host named on the command line that this build may not use. */
 export class AccessError extends Error {
   constructor(message: string) {
     super(message);
@@ -38,21 +46,18 @@ export class AccessError extends Error {
 
 /** Throws {@link AccessError} at start when the --loggly-url host may not be reached. */
 export function assertReachable(url: string): void {
-  const host = new URL(url).host;
-  if (Deno.permissions.querySync({ name: "net", host }).state === "granted") return;
+  const { host, origin } = new URL(url);
+  if (granted({ name: "net", host })) return;
   throw new AccessError(
-    `--loggly-url ${new URL(url).origin} cannot be reached (${
-      accessReason(new Deno.errors.NotCapable(), "net")
-    }): build the relay with "deno task compile --loggly-url URL" for another host`,
+    `--loggly-url ${origin} cannot be reached (${deniedReason("net")}): build the relay with ` +
+      `"deno task compile --loggly-url URL" for another host`,
   );
 }
 
 /** Throws {@link AccessError} at start when `path` may not be written, rather than at first use. */
 export function assertWritable(flag: string, path: string): void {
-  if (Deno.permissions.querySync({ name: "write", path }).state === "granted") return;
+  if (granted({ name: "write", path })) return;
   throw new AccessError(
-    `${flag} "${path}" cannot be written (${
-      accessReason(new Deno.errors.NotCapable(), "write")
-    }): pick a path there`,
+    `${flag} "${path}" cannot be written (${deniedReason("write")}): pick a path there`,
   );
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { accessReason, assertReachable, assertWritable, unreadable } from "./access.ts";
+import { accessReason, assertReachable, assertWritable, granted, unreadable } from "./access.ts";
 import type { Config } from "./config.ts";
 import { LOGGLY_MAX_EVENT_BYTES } from "./config.ts";
 import { DryRunDrain } from "./dry_run.ts";
@@ -242,7 +242,7 @@ async function bind<L extends Listener>(
 ): Promise<L> {
   // node:dgram reports a denied bind as an uncaught error: ask first (a fixed-permission build).
   const host = formatAddress(address);
-  if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
+  if (!granted({ name: "net", host })) {
     throw new ListenError(
       kind,
       address,
