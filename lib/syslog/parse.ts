@@ -285,29 +285,41 @@ function readCiscoPrefix(
   context: StampContext,
 ): CiscoPrefix | undefined {
   const counter = skipSequence(text, i, end);
-  let j = counter >= 0 ? counter : i;
+  const counted = counter >= 0;
+  let j = counted ? counter : i;
+  let found = counted ? ciscoHeaderEnd(text, j, end, context, counted, undefined) : undefined;
   let host: string | undefined;
-  for (let step = 0; step < 3; step++) {
-    if (j !== i) {
-      const stamp = readStamp(text, j, end, context);
-      if (stamp !== undefined) return { next: j, complete: true, host, stamp };
-      const uptime = skipUptime(text, j, end);
-      if (uptime >= 0) return { next: uptime, complete: true, host };
-      // A mnemonic right after "name:" with no counter is read as an ordinary tag and message.
-      if (counter >= 0 && isMnemonic(text, j)) return { next: j, complete: true, host };
-    }
-    if (step === 0) { // the origin-id, then the sequence number
-      const hostEnd = skipOriginHost(text, j, end);
-      if (hostEnd < 0) continue;
+  if (found === undefined) {
+    const hostEnd = skipOriginHost(text, j, end);
+    if (hostEnd >= 0) {
       host = text.slice(j, hostEnd - 1);
       j = skipSpaces(text, hostEnd, end);
-    } else if (step === 1) {
-      const sequence = skipSequence(text, j, end);
-      if (sequence < 0) break;
-      j = sequence;
+      found = ciscoHeaderEnd(text, j, end, context, counted, host);
     }
   }
-  return counter >= 0 ? { next: counter, complete: false } : undefined;
+  if (found === undefined) {
+    const sequence = skipSequence(text, j, end);
+    if (sequence >= 0) found = ciscoHeaderEnd(text, sequence, end, context, counted, host);
+  }
+  return found ?? (counted ? { next: counter, complete: false } : undefined);
+}
+
+/** The end of a Cisco header at `j`: a stamp, an uptime, or (after a counter) a mnemonic. */
+function ciscoHeaderEnd(
+  text: string,
+  j: number,
+  end: number,
+  context: StampContext,
+  counted: boolean,
+  host: string | undefined,
+): CiscoPrefix | undefined {
+  const stamp = readStamp(text, j, end, context);
+  if (stamp !== undefined) return { next: j, complete: true, host, stamp };
+  const uptime = skipUptime(text, j, end);
+  if (uptime >= 0) return { next: uptime, complete: true, host };
+  // A mnemonic right after "name:" with no counter is read as an ordinary tag and message.
+  if (counted && isMnemonic(text, j)) return { next: j, complete: true, host };
+  return undefined;
 }
 
 /**
