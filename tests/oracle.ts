@@ -5,6 +5,27 @@
  * @module
  */
 
+/** The keys a parse result may have: anything else is a bug. */
+export const RESULT_KEYS: ReadonlySet<string> = new Set([
+  "timestamp",
+  "message",
+  "syslog",
+  "json",
+  "parseError",
+]);
+
+/** The keys of a result's `syslog` fields. */
+export const SYSLOG_KEYS: ReadonlySet<string> = new Set([
+  "host",
+  "appName",
+  "procId",
+  "msgId",
+  "facility",
+  "severity",
+  "priority",
+  "structuredData",
+]);
+
 /** Syslog facility names by code, per RFC 5424 and common usage. */
 export const FACILITIES: readonly string[] = [
   "kern",

@@ -6,7 +6,7 @@
  *
  * The corpus is imported as JSON modules, so the test needs no --allow-read.
  */
-import { FACILITIES, SEVERITIES } from "./oracle.ts";
+import { FACILITIES, RESULT_KEYS, SEVERITIES, SYSLOG_KEYS } from "./oracle.ts";
 import assert from "node:assert/strict";
 import { type ParsedSyslog, parseSyslog } from "../lib/syslog/parse.ts";
 import ciscoAsa from "./corpus/cisco_asa.json" with { type: "json" };
@@ -47,17 +47,6 @@ interface CorpusFile {
 }
 
 const CASE_KEYS = new Set(["name", "raw", "now", "timeZone", "expected", "knownGap"]);
-const RESULT_KEYS = new Set(["timestamp", "message", "syslog", "json", "parseError"]);
-const SYSLOG_KEYS = new Set([
-  "host",
-  "appName",
-  "procId",
-  "msgId",
-  "facility",
-  "severity",
-  "priority",
-  "structuredData",
-]);
 
 /** Checks the shape of a corpus file (and the corpus's own consistency) before it is used. */
 function load(file: unknown): CorpusFile {

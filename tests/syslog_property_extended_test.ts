@@ -11,7 +11,7 @@
  * The seed is printed with every failure; SYSLOG_PROPERTY_SEED=<n> (with --allow-env) replays
  * another run. Without --allow-env the fixed default seed is used.
  */
-import { FACILITIES, SEVERITIES } from "./oracle.ts";
+import { FACILITIES, RESULT_KEYS, SEVERITIES, SYSLOG_KEYS } from "./oracle.ts";
 import assert from "node:assert/strict";
 import { encodeEvent } from "../lib/encode.ts";
 import type { StructuredData, SyslogFields } from "../lib/event.ts";
@@ -496,17 +496,6 @@ function randomInput(rng: Rng): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
-const RESULT_KEYS = new Set(["timestamp", "message", "syslog", "json", "parseError"]);
-const SYSLOG_KEYS = new Set([
-  "host",
-  "appName",
-  "procId",
-  "msgId",
-  "facility",
-  "severity",
-  "priority",
-  "structuredData",
-]);
 const lenientDecoder = new TextDecoder();
 
 /** A result is a usable event, or it names a parseError; every field present is well formed. */
