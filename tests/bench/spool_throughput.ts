@@ -18,15 +18,17 @@ import {
   type Commands,
   fmt,
   fmtInt,
+  intOption,
   median,
   MiB,
   type Options,
   readProc,
   ROOT,
+  runGuarded,
   runOnce,
   type RunResult,
-  Sink,
-  stopAll,
+  senderOption,
+  type Sink,
   tempDirs,
   which,
 } from "./tcp_throughput.ts";
@@ -96,20 +98,14 @@ function parseOptions(args: string[]): SpoolOptions | null {
     },
   });
   if (values.help) return null;
-  const int = (name: string, value: string | undefined, fallback: number, min: number) => {
-    if (value === undefined) return fallback;
-    const n = Number(value.replaceAll("_", ""));
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
-    return n;
-  };
+  const int = intOption;
   const modes = (values.modes ?? MODES.join(",")).split(",").map((m) => m.trim());
   for (const mode of modes) {
     if (!(MODES as readonly string[]).includes(mode)) {
       throw new Error(`--modes: "${mode}" is not one of ${MODES.join(", ")}`);
     }
   }
-  const sender = values.sender ?? (which("loggen") ? "loggen" : "deno");
-  if (sender !== "loggen" && sender !== "deno") throw new Error('--sender is "loggen" or "deno"');
+  const sender = senderOption(values.sender);
   return {
     base: {
       events: int("events", values.events, 1_000_000, 1),
@@ -330,48 +326,32 @@ async function main(): Promise<number> {
     console.log(`note: ${spoolParent} is on tmpfs, where fsync costs nothing`);
   }
   const deadline = performance.now() + base.timeoutMs;
-  const watchdog = setTimeout(async () => {
-    console.error(`spool_throughput: the whole benchmark took over ${base.timeoutMs} ms; stopping`);
-    await stopAll();
-    Deno.exit(3);
-  }, base.timeoutMs + 30_000);
-  const onSignal = async () => {
-    await stopAll();
-    Deno.exit(130);
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  const sink = new Sink();
-  const runs: ModeRun[] = [];
-  const commands: CommandLines = { relay: new Map(), sender: null };
-  try {
-    for (let run = 1; run <= base.runs; run++) {
-      for (const mode of opts.modes) {
-        if (performance.now() > deadline) throw new Error("out of time (see --timeout)");
-        const r = await runMode(mode, opts, sink, deadline, commands);
-        runs.push(r);
-        console.log(
-          `run ${run}/${base.runs} ${mode}: ${fmtInt(r.result.events / r.result.seconds)} ` +
-            `events/s, ${fmt(r.result.seconds, 2)} s, peak RSS ${
-              fmt(r.result.peakRss / MiB)
-            } MiB, CPU ${fmt(r.result.cpu, 2)} s` +
-            (mode === "memory" ? "" : `, spool ${fmt(r.spoolAtDelivery / MiB)} MiB`),
-        );
+  return await runGuarded("spool_throughput", base.timeoutMs, async (sink) => {
+    const runs: ModeRun[] = [];
+    const commands: CommandLines = { relay: new Map(), sender: null };
+    try {
+      for (let run = 1; run <= base.runs; run++) {
+        for (const mode of opts.modes) {
+          if (performance.now() > deadline) throw new Error("out of time (see --timeout)");
+          const r = await runMode(mode, opts, sink, deadline, commands);
+          runs.push(r);
+          console.log(
+            `run ${run}/${base.runs} ${mode}: ${fmtInt(r.result.events / r.result.seconds)} ` +
+              `events/s, ${fmt(r.result.seconds, 2)} s, peak RSS ${
+                fmt(r.result.peakRss / MiB)
+              } MiB, CPU ${fmt(r.result.cpu, 2)} s` +
+              (mode === "memory" ? "" : `, spool ${fmt(r.spoolAtDelivery / MiB)} MiB`),
+          );
+        }
       }
+      printReport(opts, runs, commands, fs, spoolParent);
+      return 0;
+    } catch (error) {
+      console.error(`spool_throughput: ${(error as Error).message}`);
+      if (runs.length > 0) printReport(opts, runs, commands, fs, spoolParent);
+      return 1;
     }
-    printReport(opts, runs, commands, fs, spoolParent);
-    return 0;
-  } catch (error) {
-    console.error(`spool_throughput: ${(error as Error).message}`);
-    if (runs.length > 0) printReport(opts, runs, commands, fs, spoolParent);
-    return 1;
-  } finally {
-    await stopAll();
-    await sink.close();
-    clearTimeout(watchdog);
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-  }
+  });
 }
 
 if (import.meta.main) {

@@ -60,6 +60,58 @@ export interface Options {
   profile: string | null;
 }
 
+/** The value of integer option `--name` (underscores allowed), or `fallback` when not given. */
+export function intOption(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value.replaceAll("_", ""));
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
+  return n;
+}
+
+/** The sender option: loggen when it is installed, else the in-process writer. */
+export function senderOption(value: string | undefined): "loggen" | "deno" {
+  const sender = value ?? (which("loggen") ? "loggen" : "deno");
+  if (sender !== "loggen" && sender !== "deno") throw new Error('--sender is "loggen" or "deno"');
+  return sender;
+}
+
+/**
+ * Runs a benchmark's `body` with a sink to post to, a watchdog past `timeoutMs`, and SIGINT /
+ * SIGTERM handling; whatever happens, every process it started is stopped.
+ */
+export async function runGuarded(
+  name: string,
+  timeoutMs: number,
+  body: (sink: Sink) => Promise<number>,
+): Promise<number> {
+  const watchdog = setTimeout(async () => {
+    console.error(`${name}: the whole benchmark took over ${timeoutMs} ms; stopping`);
+    await stopAll();
+    Deno.exit(3);
+  }, timeoutMs + 30_000);
+  const onSignal = async () => {
+    await stopAll();
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const sink = new Sink();
+  try {
+    return await body(sink);
+  } finally {
+    await stopAll();
+    await sink.close();
+    clearTimeout(watchdog);
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
 function parseOptions(args: string[]): Options | null {
   const { values } = parseArgs({
     args,
@@ -83,18 +135,12 @@ function parseOptions(args: string[]): Options | null {
     },
   });
   if (values.help) return null;
-  const int = (name: string, value: string | undefined, fallback: number, min: number) => {
-    if (value === undefined) return fallback;
-    const n = Number(value.replaceAll("_", ""));
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
-    return n;
-  };
+  const int = intOption;
   const only = values.only ?? null;
   if (only !== null && only !== "relay" && only !== "syslog-ng") {
     throw new Error('--only must be "relay" or "syslog-ng"');
   }
-  const sender = values.sender ?? (which("loggen") ? "loggen" : "deno");
-  if (sender !== "loggen" && sender !== "deno") throw new Error('--sender is "loggen" or "deno"');
+  const sender = senderOption(values.sender);
   return {
     events: int("events", values.events, 1_000_000, 1),
     size: int("size", values.size, 200, 80),
@@ -1037,48 +1083,34 @@ async function main(): Promise<number> {
     return 2;
   }
   const deadline = performance.now() + opts.timeoutMs;
-  const watchdog = setTimeout(async () => {
-    console.error(`tcp_throughput: the whole benchmark took over ${opts.timeoutMs} ms; stopping`);
-    await stopAll();
-    Deno.exit(3);
-  }, opts.timeoutMs + 30_000);
-  const onSignal = async () => {
-    await stopAll();
-    Deno.exit(130);
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  const sink = new Sink();
-  const results: RunResult[] = [];
-  const commands: Commands = {};
-  try {
-    // Alternate the sides so that drift on the machine affects both alike.
-    for (let run = 1; run <= opts.runs; run++) {
-      for (const side of sides) {
-        if (performance.now() > deadline) throw new Error("out of time (see --timeout)");
-        const result = await runOnce(side, opts, sink, deadline, commands);
-        results.push(result);
-        console.log(
-          `run ${run}/${opts.runs} ${side}: ${fmtInt(result.events / result.seconds)} events/s, ` +
-            `${fmt(result.seconds, 2)} s, peak RSS ${fmt(result.peakRss / MiB)} MiB, ` +
-            `CPU ${fmt(result.cpu, 2)} s`,
-        );
+  return await runGuarded("tcp_throughput", opts.timeoutMs, async (sink) => {
+    const results: RunResult[] = [];
+    const commands: Commands = {};
+    try {
+      // Alternate the sides so that drift on the machine affects both alike.
+      for (let run = 1; run <= opts.runs; run++) {
+        for (const side of sides) {
+          if (performance.now() > deadline) throw new Error("out of time (see --timeout)");
+          const result = await runOnce(side, opts, sink, deadline, commands);
+          results.push(result);
+          console.log(
+            `run ${run}/${opts.runs} ${side}: ${
+              fmtInt(result.events / result.seconds)
+            } events/s, ` +
+              `${fmt(result.seconds, 2)} s, peak RSS ${fmt(result.peakRss / MiB)} MiB, ` +
+              `CPU ${fmt(result.cpu, 2)} s`,
+          );
+        }
       }
+      printReport(opts, results, commands);
+      if (opts.profile) await profileRelay(opts, sink, deadline);
+      return 0;
+    } catch (error) {
+      console.error(`tcp_throughput: ${(error as Error).message}`);
+      if (results.length > 0) printReport(opts, results, commands);
+      return 1;
     }
-    printReport(opts, results, commands);
-    if (opts.profile) await profileRelay(opts, sink, deadline);
-    return 0;
-  } catch (error) {
-    console.error(`tcp_throughput: ${(error as Error).message}`);
-    if (results.length > 0) printReport(opts, results, commands);
-    return 1;
-  } finally {
-    await stopAll();
-    await sink.close();
-    clearTimeout(watchdog);
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-  }
+  });
 }
 
 if (import.meta.main) {
