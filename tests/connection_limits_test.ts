@@ -114,6 +114,15 @@ Deno.test("ConnectionGuard: whenNotFull resolves once a place frees", async () =
   assert.equal(guard.full, false);
 });
 
+/** Closes connections that the relay may have closed already. */
+function closeAll(conns: Deno.Conn[]): void {
+  for (const conn of conns) {
+    try {
+      conn.close();
+    } catch { /* closed by the relay */ }
+  }
+}
+
 /** Resolves once the relay closed `conn` (a read returns null or fails). */
 async function closedByRelay(conn: Deno.Conn): Promise<void> {
   const buffer = new Uint8Array(16);
@@ -217,11 +226,7 @@ Deno.test("TCP: a peer holding connections open waits beyond its cap, then makes
     assert.deepEqual(h.stub.messages().toSorted(), ["another peer", "first", "waited 2"]);
     assert.equal(limited(), 2);
   } finally {
-    for (const conn of conns.slice(1)) {
-      try {
-        conn.close();
-      } catch { /* closed by the relay */ }
-    }
+    closeAll(conns.slice(1));
     await h.stop();
   }
 });
@@ -244,11 +249,7 @@ Deno.test("TCP: a connection whose peer frees no place is closed after the wait 
     await h.stub.waitForCount(1);
     assert.equal(h.stub.messages()[0], "first stays");
   } finally {
-    for (const conn of conns) {
-      try {
-        conn.close();
-      } catch { /* closed by the relay */ }
-    }
+    closeAll(conns);
     await h.stop();
   }
 });
@@ -299,9 +300,7 @@ Deno.test("TCP: a message dribbled slower than --message-timeout closes the conn
       1,
     );
   } finally {
-    try {
-      conn.close();
-    } catch { /* closed by the relay */ }
+    closeAll([conn]);
     await h.stop();
   }
 });
