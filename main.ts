@@ -7,9 +7,9 @@
  */
 import { ConfigError, parseCommand } from "./lib/config.ts";
 import { logger, setupLogging, stopLogging } from "./lib/log.ts";
-import { M } from "./lib/metrics.ts";
 import { makeRedactor } from "./lib/redact.ts";
 import { startRelay } from "./lib/relay.ts";
+import { shutdownReport } from "./lib/shutdown.ts";
 import { USAGE } from "./lib/usage.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -37,7 +37,7 @@ async function main(args: string[]): Promise<number> {
   await setupLogging({
     verbosity: config.verbosity,
     format: config.logFormat,
-    redact: makeRedactor([config.token]),
+    redact: makeRedactor([config.token, ...config.acceptTokens]),
   });
   const log = logger("main");
   for (const notice of notices) log.warn(notice);
@@ -63,21 +63,8 @@ async function main(args: string[]): Promise<number> {
       ms: config.shutdownTimeoutMs,
     });
     const unsent = await relay.stop();
-    const sent = relay.metrics.get(M.sent);
-    if (unsent > 0 && relay.durable) {
-      log.warn("Stopped with {unsent} events kept in the spool; they are sent at the next start", {
-        unsent,
-      });
-    } else if (unsent > 0) {
-      log.error("Stopped with {unsent} events not delivered to Loggly ({sent} delivered)", {
-        unsent,
-        sent,
-      });
-    } else if (config.dryRun) {
-      log.info("Stopped (dry run: nothing was sent)");
-    } else {
-      log.info("Stopped; every accepted event was delivered ({sent} delivered)", { sent });
-    }
+    const state = { unsent, durable: relay.durable, dryRun: config.dryRun };
+    for (const line of shutdownReport(relay.metrics, state)) log[line.level](line.message);
     return 0;
   } catch (error) {
     log.error("{message}", { message: error instanceof Error ? error.message : String(error) });

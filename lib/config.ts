@@ -31,11 +31,17 @@ export const LOGGLY_MAX_EVENT_BYTES = 1_000_000;
 export const DEFAULT_PORT = 5140;
 /** RFC 5425's port for syslog over TLS. */
 export const DEFAULT_TLS_PORT = 6514;
+/** syslog2loggly's configuration file, read when no token is given otherwise. */
+export const LEGACY_CONFIG_PATH = "/etc/syslog2loggly.conf";
 
 /** Everything the relay needs to run, validated. */
 export interface Config {
   /** Null only with --dry-run, which sends nothing. */
   readonly token: string | null;
+  /** Other Loggly accounts whose events the relay forwards (--accept-token). */
+  readonly acceptTokens: readonly string[];
+  /** The receive buffer the UDP socket should have (a warning names the sysctl when it has less). */
+  readonly udpRecvBufferBytes: number;
   readonly udp: ListenAddress | null;
   readonly tcp: ListenAddress | null;
   /** Base URL without a trailing slash. */
@@ -96,12 +102,15 @@ export interface ConfigSources {
 const OPTIONS = {
   token: { type: "string", short: "k" },
   "token-file": { type: "string" },
+  "accept-token": { type: "string", multiple: true },
+  "accept-token-file": { type: "string" },
   "loggly-url": { type: "string" },
   tag: { type: "string", multiple: true },
   "dry-run": { type: "boolean" },
   udp: { type: "string" },
   tcp: { type: "string" },
   port: { type: "string", short: "p" },
+  "udp-recv-buffer": { type: "string" },
   "max-message-bytes": { type: "string" },
   "idle-timeout": { type: "string" },
   "max-connections": { type: "string" },
@@ -154,7 +163,7 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
   if (values.version) return { kind: "version" };
 
   const notices: string[] = [];
-  const file = values.config === undefined ? {} : readLegacyConfig(values.config, sources);
+  const file = readLegacyConfig(values, sources, notices);
   if (values.daemon) {
     notices.push(
       "-D is accepted for syslog2loggly compatibility, but the relay stays in the foreground: " +
@@ -163,7 +172,7 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
   }
 
   const dryRun = values["dry-run"] ?? false;
-  const token = readToken(values.token, values["token-file"], sources, file.apikey);
+  const token = readToken(values.token, values["token-file"], sources, file);
   if (token === null && !dryRun) {
     throw new ConfigError(
       "No Loggly token: give --token TOKEN, --token-file FILE or the LOGGLY_TOKEN variable " +
@@ -174,7 +183,7 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
   const portFlag = values.port ?? file.port;
   const port = portFlag === undefined
     ? DEFAULT_PORT
-    : parseInteger(values.port === undefined ? "port= in -f" : "-p", portFlag, 0, 65535);
+    : parseInteger(values.port === undefined ? `port= in ${file.path}` : "-p", portFlag, 0, 65535);
   const listen = (flag: string, value: string | undefined) =>
     value === undefined
       ? { hostname: "0.0.0.0", port }
@@ -276,8 +285,17 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     );
   }
 
+  const acceptTokens = readAcceptTokens(
+    values["accept-token"],
+    values["accept-token-file"],
+    sources,
+  )
+    .filter((t) => t.toLowerCase() !== token?.toLowerCase());
+
   const config: Config = {
     token,
+    acceptTokens,
+    udpRecvBufferBytes: size("udp-recv-buffer", 8 * 1024 * 1024, 4096, 2 ** 31 - 1),
     udp: listen("--udp", values.udp),
     tcp: listen("--tcp", values.tcp),
     logglyUrl: parseLogglyUrl(values["loggly-url"] ?? "https://logs-01.loggly.com"),
@@ -345,7 +363,7 @@ function readToken(
   flag: string | undefined,
   file: string | undefined,
   sources: ConfigSources,
-  legacy: string | undefined,
+  legacy: LegacyConfig,
 ): string | null {
   let token: string | undefined;
   let origin: string;
@@ -356,9 +374,14 @@ function readToken(
   } else if ((sources.env("LOGGLY_TOKEN") ?? "") !== "") {
     [token, origin] = [sources.env("LOGGLY_TOKEN"), "LOGGLY_TOKEN"];
   } else {
-    [token, origin] = [legacy, "apikey= in -f"];
+    [token, origin] = [legacy.apikey, `apikey= in ${legacy.path}`];
   }
   if (token === undefined || token === "") return null;
+  return checkToken(token, origin);
+}
+
+/** `token` if it is a Loggly customer token; else an error naming `origin`, never the token. */
+function checkToken(token: string, origin: string): string {
   if (!UUID.test(token)) {
     // Never echo the token, even a wrong one: it may be a real secret pasted into the wrong place.
     throw new ConfigError(
@@ -369,6 +392,24 @@ function readToken(
   return token;
 }
 
+/** The --accept-token values and the tokens of --accept-token-file (one a line, # comments). */
+function readAcceptTokens(
+  flags: string[] | undefined,
+  file: string | undefined,
+  sources: ConfigSources,
+): string[] {
+  const tokens = (flags ?? []).map((t) => checkToken(t.trim(), "--accept-token"));
+  if (file !== undefined) {
+    readFile("--accept-token-file", file, sources).split(/\r?\n/).forEach((raw, index) => {
+      const line = raw.replace(/#.*/, "").trim();
+      if (line !== "") {
+        tokens.push(checkToken(line, `--accept-token-file ${file} line ${index + 1}`));
+      }
+    });
+  }
+  return [...new Set(tokens)];
+}
+
 function readFile(flag: string, path: string, sources: ConfigSources): string {
   try {
     return sources.readTextFile(path);
@@ -377,21 +418,53 @@ function readFile(flag: string, path: string, sources: ConfigSources): string {
   }
 }
 
-/** Reads syslog2loggly's `key=value` file (apikey, port); `#` starts a comment. */
-function readLegacyConfig(path: string, sources: ConfigSources): Record<string, string> {
-  const out: Record<string, string> = {};
-  const lines = readFile("-f", path, sources).split(/\r?\n/);
-  lines.forEach((raw, index) => {
+/** What syslog2loggly's configuration file gave, and which file that was. */
+interface LegacyConfig {
+  path: string;
+  apikey?: string;
+  port?: string;
+}
+
+/**
+ * Reads syslog2loggly's `key=value` file: the one of `-f`, or else /etc/syslog2loggly.conf when
+ * it exists and no token is given otherwise, as syslog2loggly itself did. `apikey` and `port` are
+ * read; `#` starts a comment, values may be quoted, and other keys are warned about and skipped
+ * (syslog2loggly ignored them too).
+ */
+function readLegacyConfig(
+  values: { config?: string; token?: string; "token-file"?: string },
+  sources: ConfigSources,
+  notices: string[],
+): LegacyConfig {
+  let path = values.config;
+  let text: string;
+  if (path !== undefined) {
+    text = readFile("-f", path, sources);
+  } else {
+    if (values.token !== undefined || values["token-file"] !== undefined) return { path: "-f" };
+    if ((sources.env("LOGGLY_TOKEN") ?? "") !== "") return { path: "-f" };
+    path = LEGACY_CONFIG_PATH;
+    try {
+      text = sources.readTextFile(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return { path: "-f" };
+      throw new ConfigError(unreadable("-f", path, error));
+    }
+    notices.push(`No token given: reading syslog2loggly's ${path}, as syslog2loggly did`);
+  }
+  const out: LegacyConfig = { path };
+  text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.replace(/#.*/, "").trim();
     if (line === "") return;
     const eq = line.indexOf("=");
     const key = eq < 0 ? "" : line.slice(0, eq).trim().toLowerCase();
     if (key !== "apikey" && key !== "port") {
-      throw new ConfigError(
-        `-f "${path}" line ${index + 1} is not understood: expected apikey=TOKEN or port=PORT`,
+      notices.push(
+        `${path} line ${index + 1} is not used: only apikey=TOKEN and port=PORT are read`,
       );
+      return;
     }
-    out[key] = line.slice(eq + 1).trim();
+    out[key] = line.slice(eq + 1).trim().replace(/^(["'])(.*)\1$/, "$2");
   });
   return out;
 }

@@ -1,6 +1,6 @@
 /**
  * Where every source hands in what it received: messages become encoded records for the queue,
- * with their tags checked and every problem counted.
+ * with their tags and account checked and every problem counted.
  *
  * @module
  */
@@ -9,12 +9,13 @@ import type { Event, HttpJsonEvent, InputKind, RelayFields } from "./event.ts";
 import type { BodyEvent } from "./http/body.ts";
 import { isoUtc } from "./iso_time.ts";
 import type { Logger } from "./log.ts";
-import { M, type Metrics } from "./metrics.ts";
-import type { QueuedRecord } from "./queue/queue.ts";
+import { type Counter, M, type Metrics } from "./metrics.ts";
+import type { EventQueue, QueuedRecord } from "./queue/queue.ts";
 import type { Frame } from "./syslog/framing.ts";
 import { normaliseSyslog } from "./syslog/normalise.ts";
 import { parseSyslog } from "./syslog/parse.ts";
 import type { Throttle } from "./throttle.ts";
+import { redactToken, type TokenPolicy } from "./tokens.ts";
 import { isValidTag } from "./units.ts";
 
 /** What {@link Ingest} needs. */
@@ -27,13 +28,22 @@ export interface IngestOptions {
   metrics: Metrics;
   throttle: Throttle;
   log: Logger;
+  /** Where accepted records go. */
+  queue: EventQueue;
+  /** The Loggly accounts events may go to. */
+  tokens: TokenPolicy;
 }
+
+/** Distinct foreign tokens named in a warning of their own; past this, they share one. */
+const MAX_NAMED_TOKENS = 100;
 
 /** Turns received messages into queue records. */
 export class Ingest {
   readonly #o: IngestOptions;
   readonly #baseKey: string;
   readonly #encoder: EventEncoder;
+  readonly #received = new Map<InputKind, Counter>();
+  readonly #namedTokens = new Set<string>();
 
   constructor(options: IngestOptions) {
     this.#o = options;
@@ -41,42 +51,109 @@ export class Ingest {
     this.#baseKey = [...new Set(options.tags)].sort().join(",");
   }
 
-  /** Parses one syslog message and encodes it as a record. */
-  syslog(frame: Frame, input: InputKind, peer: string | undefined): QueuedRecord {
+  /** Counts, parses and queues syslog messages that arrived together on `input` from `peer`. */
+  syslogFrames(frames: readonly Frame[], input: InputKind, peer: string | undefined): void {
+    if (frames.length === 0) return;
+    this.#receivedOn(input).inc(frames.length);
+    for (const frame of frames) this.#queue(this.syslog(frame, input, peer));
+  }
+
+  /** One UDP datagram: queued, or dropped and counted when the queue is full (UDP cannot wait). */
+  datagram(frame: Frame, peer: string): void {
+    this.#receivedOn("udp").inc();
+    if (this.#o.queue.full) this.dropped("udp", "queue full");
+    else this.#queue(this.syslog(frame, "udp", peer));
+  }
+
+  /**
+   * Parses one syslog message and encodes it as a record; null when it names a Loggly account
+   * the relay does not forward to (counted).
+   */
+  syslog(frame: Frame, input: InputKind, peer: string | undefined): QueuedRecord | null {
     const now = this.#o.now();
     const parsed = parseSyslog(frame.bytes, { now, timeZone: this.#o.timeZone });
     if (parsed.parseError !== undefined) this.#o.metrics.inc(M.parseErrors, { input });
     if (frame.truncated) this.#count(M.truncated, input, "message over --max-message-bytes");
-    const { event, tags } = normaliseSyslog(parsed, frame, input, peer, now);
+    const { event, tags, tokens } = normaliseSyslog(parsed, frame, input, peer, now);
+    const route = this.#o.tokens.route(tokens);
+    if (route.kind === "foreign") {
+      this.#foreign(input, route.token);
+      return null;
+    }
+    const token = route.kind === "accepted" ? route.token : undefined;
     try {
-      return this.record(event, tags);
+      return this.record(event, tags, token);
     } catch {
       // A body nested too deeply for JSON.stringify: send it as text only, never crash.
       delete event.json;
       this.#count(M.parseErrors, input, "JSON body too deeply nested, sent as text");
-      return this.record(event, tags);
+      return this.record(event, tags, token);
     }
   }
 
-  /** Encodes an event with the tags it asked for (invalid ones dropped and counted). */
-  record(event: Event, tags: readonly string[]): QueuedRecord {
+  /**
+   * Encodes an event with the tags it asked for (invalid ones dropped and counted), for the
+   * relay's own account or the accepted `token`.
+   */
+  record(event: Event, tags: readonly string[], token?: string): QueuedRecord {
     const { bytes, cut } = this.#encoder.encode(event);
     if (cut) this.#count(M.truncated, event.relay.input, "event over Loggly's 1 MB limit, cut");
-    return { bytes, tags: this.#tagKey(event.relay.input, tags) };
+    const key = this.#tagKey(event.relay.input, tags);
+    return token === undefined ? { bytes, tags: key } : { bytes, tags: key, token };
+  }
+
+  #queue(record: QueuedRecord | null): void {
+    if (record !== null) this.#o.queue.push(record);
+  }
+
+  #receivedOn(input: InputKind): Counter {
+    let counter = this.#received.get(input);
+    if (counter === undefined) {
+      counter = this.#o.metrics.counter(M.received, { input });
+      this.#received.set(input, counter);
+    }
+    return counter;
+  }
+
+  /** Counts an event refused for naming a foreign token; warns once per token. */
+  #foreign(input: InputKind, token: string): void {
+    const key = token.toLowerCase();
+    if (this.#namedTokens.has(key)) {
+      this.#o.metrics.inc(M.dropped, { input, reason: "foreign token" });
+    } else if (this.#namedTokens.size < MAX_NAMED_TOKENS) {
+      this.#namedTokens.add(key);
+      this.#o.metrics.inc(M.dropped, { input, reason: "foreign token" });
+      this.#o.log.warn(
+        "Refused {input} events naming the Loggly token {token}, which is not this relay's: " +
+          "they belong to another Loggly account. To deliver them there, add --accept-token; " +
+          'until then they are counted as dropped (reason "foreign token")',
+        { input, token: redactToken(token) },
+      );
+    } else {
+      this.dropped(input, "foreign token");
+    }
   }
 
   /**
-   * One event received over HTTP; null when it is over Loggly's 1 MB event limit (the caller
-   * answers for it). JSON objects keep their fields at the top level.
+   * One event received over HTTP, for the relay's own account or the accepted `token`; null when
+   * it is over Loggly's 1 MB event limit (the caller answers for it). JSON objects keep their
+   * fields at the top level.
    */
-  http(event: BodyEvent, peer: string | undefined, tags: readonly string[]): QueuedRecord | null {
+  http(
+    event: BodyEvent,
+    peer: string | undefined,
+    tags: readonly string[],
+    token?: string,
+  ): QueuedRecord | null {
     const relay: RelayFields = peer === undefined ? { input: "http" } : { input: "http", peer };
     const now = isoUtc(this.#o.now().getTime());
     const value: Event | HttpJsonEvent = "json" in event
       ? { ...event.json, timestamp: event.json.timestamp ?? now, relay }
       : { timestamp: now, message: event.text, relay };
     const bytes = this.#encoder.encodeWhole(value);
-    return bytes === null ? null : { bytes, tags: this.#tagKey("http", tags) };
+    if (bytes === null) return null;
+    const key = this.#tagKey("http", tags);
+    return token === undefined ? { bytes, tags: key } : { bytes, tags: key, token };
   }
 
   /** Counts (and now and then logs) an event dropped for `reason`. */

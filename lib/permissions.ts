@@ -52,11 +52,15 @@ export function releaseScope(target: string, logglyHost: string = LOGGLY_HOST): 
   };
 }
 
-/** The `deno run` / `deno compile` flags for a scope; nothing else is granted. */
+/**
+ * The `deno run` / `deno compile` flags for a scope: the permissions (nothing else is granted)
+ * and the one unstable API the relay uses, Deno.listenDatagram for UDP.
+ */
 export function permissionFlags(scope: PermissionScope): string[] {
   const flag = (name: string, values: string[]) =>
     values.length === 0 ? [] : [`--allow-${name}=${values.join(",")}`];
   return [
+    "--unstable-net",
     "--no-prompt",
     "--deny-import", // every module is embedded or local: no code from the network, ever
     ...flag("read", scope.read),

@@ -18,9 +18,11 @@ import type { EventQueue } from "./queue/queue.ts";
 import { openSpool } from "./queue/spool.ts";
 import { makeRedactor } from "./redact.ts";
 import { PLACE_WAIT_MS } from "./syslog/guard.ts";
-import { type Listener, listenTcp, listenUdp } from "./syslog/listen.ts";
+import { type Listener, listenTcp } from "./syslog/listen.ts";
+import { listenUdp } from "./syslog/udp.ts";
 import { CertificateError, listenTls, type TlsListener } from "./syslog/tls.ts";
 import { Throttle } from "./throttle.ts";
+import { TokenPolicy } from "./tokens.ts";
 import { createHttpApp } from "./http/app.ts";
 import { isLoopback, serveHttp, type TlsFiles } from "./http/server.ts";
 import { formatAddress, type ListenAddress } from "./units.ts";
@@ -79,6 +81,8 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     metrics,
     throttle: new Throttle(PROBLEM_LOG_INTERVAL_MS, now),
     log: logger("input"),
+    queue,
+    tokens: new TokenPolicy(config.token, config.acceptTokens),
   });
   const drain: Drain = config.dryRun
     ? new DryRunDrain(queue, deps.stdout ?? Deno.stdout.writable)
@@ -98,7 +102,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
         config.deadLetterPath,
         metrics,
         logger("sender"),
-        makeRedactor([config.token]),
+        makeRedactor([config.token, ...config.acceptTokens]),
       ),
       metrics,
     });
@@ -123,7 +127,14 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   try {
     if (config.udp) {
       const udp = config.udp;
-      bound.udp = await bind("udp", udp, () => listenUdp(udp, listenerDeps));
+      bound.udp = await bind("udp", udp, () =>
+        listenUdp(udp, {
+          ingest,
+          metrics,
+          log: logger("input"),
+          maxMessageBytes: config.maxMessageBytes,
+          recvBufferBytes: config.udpRecvBufferBytes,
+        }));
     }
     if (config.tcp) {
       const tcp = config.tcp;
@@ -153,7 +164,12 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
         queue,
         metrics,
         log: logger("http"),
-        pathTokens: [...(config.token ? [config.token] : []), ...config.httpTokens],
+        pathTokens: [
+          ...(config.token ? [config.token] : []),
+          ...config.httpTokens,
+          ...config.acceptTokens,
+        ],
+        accountTokens: config.acceptTokens,
         bearerTokens: config.httpTokens,
         loopback: isLoopback(http.hostname),
         maxBodyBytes: config.httpMaxBodyBytes,

@@ -59,6 +59,18 @@ export function parseSize(flag: string, value: string): number {
   return Math.floor(Number(match[1]) * SIZE_UNITS[unit]);
 }
 
+/** Bytes as people read them: `212992 bytes (208 KiB)`, `8 MiB`. */
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
+    if (bytes >= size) {
+      const value = bytes / size;
+      const text = `${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}`;
+      return Number.isInteger(value) ? text : `${bytes} bytes (${text})`;
+    }
+  }
+  return `${bytes} bytes`;
+}
+
 /** Parses a whole number within [min, max]. */
 export function parseInteger(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);

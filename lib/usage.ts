@@ -9,6 +9,9 @@ Usage: loggly-relay --token TOKEN [options]
 Loggly
   -k, --token TOKEN          Loggly customer token (or env LOGGLY_TOKEN, or --token-file)
       --token-file FILE      read the token from FILE
+      --accept-token TOKEN   also forward events that name this other Loggly account's token
+                             (repeatable); others are refused and counted
+      --accept-token-file FILE  tokens to accept, one a line
       --loggly-url URL       Loggly base URL (default https://logs-01.loggly.com)
       --tag TAG              tag every event (repeatable; letters, digits, - . _)
       --dry-run              print the JSON events to stdout instead of sending them
@@ -17,6 +20,8 @@ Inputs
       --udp HOST:PORT        syslog over UDP (default 0.0.0.0:5140; "off" to disable)
       --tcp HOST:PORT        syslog over TCP (default 0.0.0.0:5140; "off" to disable)
   -p, --port PORT            port of both UDP and TCP (syslog2loggly's flag)
+      --udp-recv-buffer SIZE the UDP receive buffer needed (default 8MiB); Deno cannot set
+                             it, so below net.core.rmem_default the relay says how to raise it
       --tls HOST:PORT        syslog over TLS, RFC 5425 (off by default; port 6514 if omitted)
       --tls-cert FILE        PEM certificate chain for --tls (re-read on SIGHUP)
       --tls-key FILE         PEM private key for --tls
@@ -63,7 +68,8 @@ The relay's own logs (stderr)
       --log-format FORMAT    text (default) or json
 
 Other
-  -f FILE                    read a syslog2loggly config file (apikey=..., port=...)
+  -f FILE                    read a syslog2loggly config file (apikey=..., port=...); without a
+                             token, /etc/syslog2loggly.conf is read when it exists
   -D                         accepted for syslog2loggly; runs in the foreground (see README)
   -h, --help                 show this help
       --version              show the version

@@ -19,7 +19,7 @@ function sources(env: Record<string, string> = {}, files: Record<string, string>
   return {
     env: (name: string) => env[name],
     readTextFile: (path: string) => {
-      if (!(path in files)) throw new Error(`No such file: ${path}`);
+      if (!(path in files)) throw new Deno.errors.NotFound(`No such file: ${path}`);
       return files[path];
     },
   } satisfies ConfigSources;
@@ -236,9 +236,49 @@ Deno.test("-f: -p wins over port= in the file", () => {
   assert.equal(run(["-f", "/c", "-p", "7000"], src).config.udp?.port, 7000);
 });
 
-Deno.test("-f: an unknown key is a ConfigError naming the file and line", () => {
-  const src = sources({}, { "/c": `# header\napikey=${TOKEN}\nhost=example.com\n` });
-  assertConfigError(["-f", "/c"], ['"/c"', "line 3"], src);
+Deno.test("-f: an unknown key is a warning naming the file and line, not an error", () => {
+  const src = sources({}, { "/c": `# header\napikey=${TOKEN}\nhost=example.com\nnonsense\n` });
+  const { config, notices } = run(["-f", "/c"], src);
+  assert.equal(config.token, TOKEN);
+  assert.deepEqual(notices, [
+    "/c line 3 is not used: only apikey=TOKEN and port=PORT are read",
+    "/c line 4 is not used: only apikey=TOKEN and port=PORT are read",
+  ]);
+});
+
+Deno.test("-f: quoted values are read without their quotes", () => {
+  const src = sources({}, { "/c": `apikey="${TOKEN}"\nport='6000'\n` });
+  const { config } = run(["-f", "/c"], src);
+  assert.equal(config.token, TOKEN);
+  assert.equal(config.udp?.port, 6000);
+});
+
+Deno.test("without a token, /etc/syslog2loggly.conf is read when it exists, and says so", () => {
+  const src = sources({}, { "/etc/syslog2loggly.conf": `apikey=${TOKEN}\nport=6001\n` });
+  const { config, notices } = run([], src);
+  assert.equal(config.token, TOKEN);
+  assert.equal(config.tcp?.port, 6001);
+  assert.match(notices[0], /reading syslog2loggly's \/etc\/syslog2loggly\.conf/);
+});
+
+Deno.test("/etc/syslog2loggly.conf is not read when a token is given another way", () => {
+  const file = { "/etc/syslog2loggly.conf": `apikey=${TOKEN_2}\nport=6001\n` };
+  for (const [args, env] of [[["--token", TOKEN]], [[], { LOGGLY_TOKEN: TOKEN }]] as const) {
+    const { config, notices } = run([...args], sources(env, file));
+    assert.equal(config.token, TOKEN);
+    assert.equal(config.udp?.port, 5140);
+    assert.deepEqual(notices, []);
+  }
+});
+
+Deno.test("an unreadable /etc/syslog2loggly.conf is an error naming it", () => {
+  const src: ConfigSources = {
+    env: () => undefined,
+    readTextFile: () => {
+      throw new Deno.errors.PermissionDenied("Permission denied (os error 13)");
+    },
+  };
+  assertConfigError([], ["/etc/syslog2loggly.conf"], src);
 });
 
 Deno.test("-f: a bad port= is a ConfigError naming the value", () => {
@@ -420,4 +460,41 @@ Deno.test("--tls-max-version: 1.2 by default, 1.3 on request, nothing else, and 
   assertConfigError(["--token", TOKEN, "--tls-max-version", "1.3"], [
     "--tls-max-version need --tls HOST:PORT",
   ]);
+});
+
+// ---------------------------------------------------------------- other accounts, UDP buffer
+
+Deno.test("--accept-token may repeat and read a file; the relay's own token is left out", () => {
+  const src = sources({}, { "/t": `# accounts\n${TOKEN_3}\n\n${TOKEN_2}  # again\n` });
+  const { config } = run(
+    [
+      "--token",
+      TOKEN,
+      "--accept-token",
+      TOKEN_2,
+      "--accept-token",
+      TOKEN,
+      "--accept-token-file",
+      "/t",
+    ],
+    src,
+  );
+  assert.deepEqual(config.acceptTokens, [TOKEN_2, TOKEN_3]);
+});
+
+Deno.test("--accept-token that is not a token is refused without echoing it", () => {
+  assertConfigError(["--token", TOKEN, "--accept-token", "s3cret-value"], ["--accept-token"]);
+  const src = sources({}, { "/t": `${TOKEN_2}\nnot-a-token\n` });
+  assert.throws(
+    () => command(["--token", TOKEN, "--accept-token-file", "/t"], src),
+    (error: unknown) =>
+      error instanceof ConfigError && /\/t line 2/.test(error.message) &&
+      !error.message.includes("not-a-token"),
+  );
+});
+
+Deno.test("--udp-recv-buffer takes a size, 8 MiB by default", () => {
+  assert.equal(config().udpRecvBufferBytes, 8 * 1024 * 1024);
+  assert.equal(config("--udp-recv-buffer", "4MiB").udpRecvBufferBytes, 4 * 1024 * 1024);
+  assertConfigError(["--token", TOKEN, "--udp-recv-buffer", "lots"], ["--udp-recv-buffer", "lots"]);
 });

@@ -11,6 +11,7 @@ import { logger } from "../lib/log.ts";
 import { M, Metrics } from "../lib/metrics.ts";
 import { MemoryQueue } from "../lib/queue/memory_queue.ts";
 import { Throttle } from "../lib/throttle.ts";
+import { TokenPolicy } from "../lib/tokens.ts";
 import { TEST_TOKEN } from "./loggly_stub.ts";
 
 const NOW = new Date("2026-01-02T03:04:05.678Z");
@@ -48,6 +49,8 @@ function setup(o: Options = {}) {
     metrics,
     throttle: new Throttle(10_000, () => NOW.getTime()),
     log: logger("input"),
+    queue,
+    tokens: new TokenPolicy(TEST_TOKEN),
   });
   const bearerTokens = o.bearerTokens ?? [];
   const app = createHttpApp({

@@ -19,8 +19,13 @@ export interface HttpAppOptions {
   queue: EventQueue;
   metrics: Metrics;
   log: Logger;
-  /** Tokens accepted in Loggly paths and as bearer tokens (the relay's own and --http-token). */
+  /**
+   * Tokens accepted in Loggly paths and as bearer tokens (the relay's own, --http-token and
+   * --accept-token).
+   */
   pathTokens: readonly string[];
+  /** --accept-token values: events sent with one in the path go to that Loggly account. */
+  accountTokens?: readonly string[];
   /** --http-token values: when set, /v1/events needs one as a bearer token. */
   bearerTokens: readonly string[];
   /** True when the app listens on loopback only: /healthz and /metrics are then open. */
@@ -41,6 +46,7 @@ type Env = { Bindings: { remoteAddr?: { hostname?: string } } };
 export function createHttpApp(o: HttpAppOptions): Hono<Env> {
   const app = new Hono<Env>({ strict: false });
   const acceptedTokens = o.pathTokens.map((t) => new TextEncoder().encode(t));
+  const accountTokens = (o.accountTokens ?? []).map((t) => new TextEncoder().encode(t));
   // Beyond loopback /v1/events is never open: without --http-token the relay's token is required.
   const httpTokens = o.bearerTokens.map((t) => new TextEncoder().encode(t));
   const bearers = o.bearerTokens.length > 0 || o.loopback ? httpTokens : acceptedTokens;
@@ -53,15 +59,17 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
   });
 
   const loggly = (mode: "one" | "lines") => async (c: Context<Env>) => {
-    if (!anyEqual(c.req.param("token") ?? "", acceptedTokens)) {
+    const token = c.req.param("token") ?? "";
+    if (!anyEqual(token, acceptedTokens)) {
       return fail(c, 403, "This token is not accepted here: use the relay's Loggly token");
     }
+    const account = anyEqual(token, accountTokens) ? token : undefined;
     const headerTags = c.req.header("x-loggly-tag");
     if (headerTags !== undefined && headerTags.trim() === "") {
       return fail(c, 400, "X-LOGGLY-TAG is empty: leave the header out or give tags");
     }
     const tags = [...splitTags(c.req.param("tags")), ...splitTags(headerTags)];
-    return await ingest(c, mode, tags, { response: "ok" });
+    return await ingest(c, mode, tags, { response: "ok" }, account);
   };
   for (const [kind, mode] of [["inputs", "one"], ["bulk", "lines"]] as const) {
     const paths = [`/${kind}/:token`, `/${kind}/:token/tag/:tags`];
@@ -128,6 +136,7 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
     mode: "one" | "lines" | "json" | "ndjson",
     tags: string[],
     ok: Record<string, unknown>,
+    account?: string,
   ): Promise<Response> {
     if (o.queue.full) return busy(c);
     let parsed: ParsedBody;
@@ -142,7 +151,7 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
     const rejected = [...parsed.rejected];
     let tooLarge = false;
     for (const event of parsed.events) {
-      const record = o.ingest.http(event, peer, tags);
+      const record = o.ingest.http(event, peer, tags, account);
       if (record) records.push(record);
       else {
         tooLarge = true;

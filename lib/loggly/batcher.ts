@@ -1,6 +1,7 @@
 /**
- * Pure batching policy: records are grouped by tag set and a batch closes on count, on bytes
- * (never over the request limit) or when it has lingered long enough.
+ * Pure batching policy: records are grouped by account and tag set (one request carries one of
+ * each) and a batch closes on count, on bytes (never over the request limit) or when it has
+ * lingered long enough.
  *
  * @module
  */
@@ -9,6 +10,8 @@ import type { QueuedRecord } from "../queue/queue.ts";
 /** Records that go to Loggly in one request. */
 export interface Batch {
   readonly tags: string;
+  /** The accepted token the records go to; absent for the relay's own. */
+  readonly token?: string;
   readonly records: QueuedRecord[];
   /** Body size: the records joined by newlines. */
   bytes: number;
@@ -27,7 +30,12 @@ export interface BatchLimits {
 
 const DEFAULT_MAX_OPEN = 1000;
 
-/** Open batches, one per tag set. */
+/** The key of the request a record or batch belongs to: its account and its tags. */
+export function routeKey(of: { readonly tags: string; readonly token?: string }): string {
+  return of.token === undefined ? of.tags : `${of.token}/${of.tags}`;
+}
+
+/** Open batches, one per account and tag set. */
 export class Batcher {
   #open = new Map<string, Batch>();
   readonly #limits: BatchLimits;
@@ -40,19 +48,22 @@ export class Batcher {
   add(record: QueuedRecord, now: number): Batch[] {
     const closed: Batch[] = [];
     const size = record.bytes.length;
-    let batch = this.#open.get(record.tags);
+    const key = routeKey(record);
+    let batch = this.#open.get(key);
     if (batch && batch.bytes + 1 + size > this.#limits.maxBytes) {
       this.#close(batch, closed);
       batch = undefined;
     }
     if (!batch) {
       if (this.#open.size >= (this.#limits.maxOpen ?? DEFAULT_MAX_OPEN)) {
-        // Senders choosing endless tag sets must not grow memory or the run loop's scans: the
+        // Senders choosing endless tag sets (or accounts) must not grow memory or the run loop's scans: the
         // oldest open batch (Maps keep insertion order) goes out now.
         this.#close(this.#open.values().next().value!, closed);
       }
-      batch = { tags: record.tags, records: [], bytes: -1, openedAt: now };
-      this.#open.set(record.tags, batch);
+      batch = record.token === undefined
+        ? { tags: record.tags, records: [], bytes: -1, openedAt: now }
+        : { tags: record.tags, token: record.token, records: [], bytes: -1, openedAt: now };
+      this.#open.set(key, batch);
     }
     batch.records.push(record);
     batch.bytes += 1 + size;
@@ -63,17 +74,17 @@ export class Batcher {
   }
 
   #close(batch: Batch, closed: Batch[]): void {
-    this.#open.delete(batch.tags);
+    this.#open.delete(routeKey(batch));
     closed.push(batch);
   }
 
   /** Closes and returns the batches that have lingered for `lingerMs` by `now`. */
   due(now: number): Batch[] {
     const closed: Batch[] = [];
-    for (const [tags, batch] of this.#open) {
+    for (const [key, batch] of this.#open) {
       if (now - batch.openedAt >= this.#limits.lingerMs) {
         closed.push(batch);
-        this.#open.delete(tags);
+        this.#open.delete(key);
       }
     }
     return closed;

@@ -8,6 +8,7 @@ import { type Logger, logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
 import type { EventQueue, QueuedRecord } from "../queue/queue.ts";
 import { Notifier, sleep } from "../signal.ts";
+import { redactToken } from "../tokens.ts";
 import { VERSION } from "../version.ts";
 import { type Batch, Batcher } from "./batcher.ts";
 import { parseRetryAfter, retryDelay, verdictFor } from "./retry.ts";
@@ -170,7 +171,7 @@ export class Sender implements Drain {
       );
       if (verdict === "bad-token" || verdict === "bad-endpoint") {
         wait = Math.max(wait, this.#o.retryMaxDelayMs);
-        this.#logRefusal(verdict, answer.status!, records.length);
+        this.#logRefusal(verdict, answer.status!, records.length, batch.token);
       } else {
         this.#o.log.warn(
           "Sending {events} events failed ({reason}); retry {attempt} in {wait} ms",
@@ -189,14 +190,21 @@ export class Sender implements Drain {
 
   #sub(batch: Batch, records: QueuedRecord[]): Batch {
     const bytes = records.reduce((sum, r) => sum + r.bytes.length + 1, -1);
-    return { tags: batch.tags, records, bytes, openedAt: batch.openedAt };
+    return { ...batch, records, bytes };
   }
 
-  #logRefusal(verdict: "bad-token" | "bad-endpoint", status: number, events: number): void {
+  #logRefusal(
+    verdict: "bad-token" | "bad-endpoint",
+    status: number,
+    events: number,
+    token: string | undefined,
+  ): void {
     const now = this.#o.now();
     if (now - this.#lastRefusalLog < REFUSAL_LOG_INTERVAL_MS) return;
     this.#lastRefusalLog = now;
-    const cause = verdict === "bad-token"
+    const cause = verdict === "bad-token" && token !== undefined
+      ? `the --accept-token ${redactToken(token)} was refused. Check it in that Loggly account`
+      : verdict === "bad-token"
       ? "the token was refused. Check --token (Source Setup > Customer Tokens)"
       : "no Loggly input at that address. Check --loggly-url";
     this.#o.log.error(
@@ -210,7 +218,7 @@ export class Sender implements Drain {
     batch: Batch,
   ): Promise<{ status: number | null; text: string; retryAfterMs: number | null }> {
     const tags = batch.tags === "" ? "" : `tag/${batch.tags}/`;
-    const url = `${this.#o.url}/bulk/${this.#o.token}/${tags}`;
+    const url = `${this.#o.url}/bulk/${batch.token ?? this.#o.token}/${tags}`;
     const timeoutMs = this.#o.requestTimeoutMs +
       Math.floor(batch.bytes / REQUEST_BYTES_PER_SECOND) * 1000;
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]);

@@ -1,6 +1,6 @@
 /**
- * What the inputs put into the queue and the sender takes out: an encoded event and the tags
- * (sorted, comma-joined) of the request that must carry it.
+ * What the inputs put into the queue and the sender takes out: an encoded event, the tags
+ * (sorted, comma-joined) of the request that must carry it, and the account it goes to.
  *
  * @module
  */
@@ -11,6 +11,8 @@ export interface QueuedRecord {
   readonly bytes: Uint8Array;
   /** Sorted, comma-joined Loggly tags ("" for none); events with different tags go in different requests. */
   readonly tags: string;
+  /** An accepted Loggly token other than the relay's own (`--accept-token`); absent for the own. */
+  readonly token?: string;
   /** The record's place in a durable queue; absent in memory. */
   readonly id?: number;
 }

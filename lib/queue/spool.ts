@@ -115,8 +115,13 @@ function openDatabase(path: string, options: SpoolOptions): DatabaseSync {
     // Take the exclusive lock now: a second relay on the same directory must fail at start.
     db.exec("BEGIN EXCLUSIVE; COMMIT;");
     db.exec(`CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, tags TEXT NOT NULL,
-        body BLOB NOT NULL);
+        body BLOB NOT NULL, token TEXT);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);`);
+    // Spools written before --accept-token have no token column: their events are the relay's.
+    const columns = db.prepare("PRAGMA table_info(events)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "token")) {
+      db.exec("ALTER TABLE events ADD COLUMN token TEXT");
+    }
     return db;
   } catch (error) {
     db.close();
@@ -170,15 +175,15 @@ export class Spool implements EventQueue {
   constructor(db: DatabaseSync, options: SpoolOptions) {
     this.#db = db;
     this.#o = options;
-    this.#insert = db.prepare("INSERT INTO events (id, tags, body) VALUES (?, ?, ?)");
+    this.#insert = db.prepare("INSERT INTO events (id, tags, body, token) VALUES (?, ?, ?, ?)");
     this.#insertMany = db.prepare(
-      "INSERT INTO events (id, tags, body) VALUES " +
-        Array(INSERT_ROWS).fill("(?, ?, ?)").join(","),
+      "INSERT INTO events (id, tags, body, token) VALUES " +
+        Array(INSERT_ROWS).fill("(?, ?, ?, ?)").join(","),
     );
     this.#deleteRange = db.prepare("DELETE FROM events WHERE id BETWEEN ? AND ?");
     this.#setTaken = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('taken', ?)");
     this.#readBacklog = db.prepare(
-      "SELECT id, tags, body FROM events WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+      "SELECT id, tags, body, token FROM events WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
     );
     const stats = db.prepare(
       "SELECT count(*) AS n, coalesce(sum(length(body)), 0) AS bytes, min(id) AS first, " +
@@ -242,7 +247,10 @@ export class Spool implements EventQueue {
   }
 
   push(record: QueuedRecord): void {
-    const stored = { bytes: record.bytes, tags: record.tags, id: this.#nextId++ };
+    const id = this.#nextId++;
+    const stored: QueuedRecord = record.token === undefined
+      ? { bytes: record.bytes, tags: record.tags, id }
+      : { bytes: record.bytes, tags: record.tags, id, token: record.token };
     this.#cache.push(stored);
     this.#cacheBytes += stored.bytes.length;
     this.#toInsert.push(stored);
@@ -273,7 +281,7 @@ export class Spool implements EventQueue {
   }
 
   #takeBacklog(max: number): QueuedRecord[] {
-    let rows: { id: number; tags: string; body: Uint8Array }[];
+    let rows: { id: number; tags: string; body: Uint8Array; token: string | null }[];
     try {
       rows = this.#readBacklog.all(this.#readId, this.#cacheStart, max) as typeof rows;
     } catch (error) {
@@ -289,9 +297,13 @@ export class Spool implements EventQueue {
       this.#backlog = 0;
       return [];
     }
-    const out = rows.map((row) => ({ id: row.id, tags: row.tags, bytes: row.body }));
+    const out = rows.map((row): QueuedRecord =>
+      row.token === null
+        ? { id: row.id, tags: row.tags, bytes: row.body }
+        : { id: row.id, tags: row.tags, bytes: row.body, token: row.token }
+    );
     this.#backlog -= out.length;
-    this.#readId = out.length < max ? this.#cacheStart : out[out.length - 1].id + 1;
+    this.#readId = out.length < max ? this.#cacheStart : out[out.length - 1].id! + 1;
     if (out.length < max && this.#backlog !== 0) {
       // The disk held fewer than counted (a torn tail rolled back): trust the disk.
       this.#backlog = 0;
@@ -376,19 +388,20 @@ export class Spool implements EventQueue {
   /** Inserts `records`, many rows per statement (one statement per row costs twice the CPU). */
   #insertAll(records: readonly QueuedRecord[]): void {
     let at = 0;
-    const values: (number | string | Uint8Array)[] = new Array(INSERT_ROWS * 3);
+    const values: (number | string | Uint8Array | null)[] = new Array(INSERT_ROWS * 4);
     for (; at + INSERT_ROWS <= records.length; at += INSERT_ROWS) {
       for (let i = 0; i < INSERT_ROWS; i++) {
         const r = records[at + i];
-        values[i * 3] = r.id!;
-        values[i * 3 + 1] = r.tags;
-        values[i * 3 + 2] = r.bytes;
+        values[i * 4] = r.id!;
+        values[i * 4 + 1] = r.tags;
+        values[i * 4 + 2] = r.bytes;
+        values[i * 4 + 3] = r.token ?? null;
       }
       this.#insertMany.run(...values);
     }
     for (; at < records.length; at++) {
       const r = records[at];
-      this.#insert.run(r.id!, r.tags, r.bytes);
+      this.#insert.run(r.id!, r.tags, r.bytes, r.token ?? null);
     }
   }
 

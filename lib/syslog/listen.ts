@@ -1,11 +1,10 @@
 /**
- * Syslog listeners: UDP datagrams (node:dgram) and TCP streams (Deno.listen) with RFC 6587
- * framing. They hand messages to an {@link Ingest} and respect the queue's back-pressure: TCP
- * readers stop reading while the queue is full; UDP, which cannot be slowed, drops and counts.
+ * The TCP syslog listener (Deno.listen) with RFC 6587 framing, and what every listener shares.
+ * It hands messages to an {@link Ingest} and respects the queue's back-pressure: readers stop
+ * reading while the queue is full. UDP is in udp.ts, TLS in tls.ts.
  *
  * @module
  */
-import dgram from "node:dgram";
 import { setImmediate } from "node:timers";
 import type { Ingest } from "../ingest.ts";
 import type { Logger } from "../log.ts";
@@ -30,46 +29,6 @@ export interface ListenerDeps {
   metrics: Metrics;
   log: Logger;
   maxMessageBytes: number;
-}
-
-const UDP_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
-
-/** Starts a UDP syslog listener: one message per datagram. */
-export async function listenUdp(address: ListenAddress, deps: ListenerDeps): Promise<Listener> {
-  const { ingest, queue, metrics, maxMessageBytes } = deps;
-  // A large receive buffer rides out bursts while the event loop is busy: the kernel drops what
-  // overflows it, and those drops are invisible to the relay's counters.
-  const socket = dgram.createSocket({
-    type: address.hostname.includes(":") ? "udp6" : "udp4",
-    recvBufferSize: UDP_RECEIVE_BUFFER_BYTES,
-  });
-  socket.on("message", (message: Uint8Array, remote: { address: string }) => {
-    metrics.inc(M.received, { input: "udp" });
-    if (queue.full) {
-      ingest.dropped("udp", "queue full");
-      return;
-    }
-    const frame = message.length > maxMessageBytes
-      ? {
-        bytes: message.subarray(0, maxMessageBytes),
-        truncated: { originalBytes: message.length, limit: maxMessageBytes },
-      }
-      : { bytes: message };
-    queue.push(ingest.syslog(frame, "udp", remote.address));
-  });
-  socket.on("error", (error: Error) => deps.log.error("UDP socket error: {error}", { error }));
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind(address.port, address.hostname, () => {
-      socket.off("error", reject);
-      resolve();
-    });
-  });
-  const bound = socket.address();
-  return {
-    address: { hostname: address.hostname, port: bound.port },
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
-  };
 }
 
 /** TCP and TLS listener settings beyond the shared ones. */
@@ -172,8 +131,7 @@ export function listenTcp(
         state.messageStarted = framer.bufferedBytes === 0
           ? null
           : state.messageStarted ?? state.lastRead;
-        deps.metrics.inc(M.received, { input: "tcp" }, frames.length);
-        for (const frame of frames) deps.queue.push(deps.ingest.syslog(frame, "tcp", peer));
+        deps.ingest.syslogFrames(frames, "tcp", peer);
       }
     } catch (error) {
       if (!(error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted)) {
@@ -181,9 +139,7 @@ export function listenTcp(
       }
     } finally {
       // What the peer sent before it went away (a last line without LF) is still delivered.
-      const rest = framer.end();
-      deps.metrics.inc(M.received, { input: "tcp" }, rest.length);
-      for (const frame of rest) deps.queue.push(deps.ingest.syslog(frame, "tcp", peer));
+      deps.ingest.syslogFrames(framer.end(), "tcp", peer);
       connections.delete(conn);
       deps.metrics.set(M.connectionsOpen, connections.size, { input: "tcp" });
       closeQuietly(conn);

@@ -11,10 +11,12 @@ import type { ParsedSyslog } from "./parse.ts";
 /** Loggly's private enterprise number: `[TOKEN@41058 tag="x"]` carries tags in Loggly's syslog format. */
 const LOGGLY_SD_SUFFIX = "@41058";
 
-/** An event and the tags its sender asked for (unchecked). */
+/** An event, the tags its sender asked for (unchecked), and the Loggly tokens it named. */
 export interface Normalised {
   event: Event;
   tags: string[];
+  /** The customer tokens of its Loggly elements (`TOKEN@41058`), usually none or one. */
+  tokens: string[];
 }
 
 /** Builds the event for one syslog message received on `input` from `peer` at `receivedAt`. */
@@ -34,10 +36,11 @@ export function normaliseSyslog(
     message: parsed.message,
   } as Event;
   const tags: string[] = [];
+  const tokens: string[] = [];
   if (parsed.syslog) {
     const syslog = { ...parsed.syslog };
     if (syslog.structuredData) {
-      const structuredData = takeLogglyTags(syslog.structuredData, tags);
+      const structuredData = takeLogglyElements(syslog.structuredData, tags, tokens);
       if (structuredData) syslog.structuredData = structuredData;
       else delete syslog.structuredData;
     }
@@ -45,20 +48,29 @@ export function normaliseSyslog(
   }
   if (parsed.json) event.json = parsed.json;
   event.relay = relay; // last, so that the JSON reads header, body, then relay details
-  return { event, tags };
+  return { event, tags, tokens };
 }
 
 /**
- * Moves the tags of Loggly's own SD element into `tags` and leaves the element out: its SD-ID is
- * the customer token, which must not be indexed as a field. Returns the rest (undefined if none).
+ * Moves the tags and the token of Loggly's own SD elements into `tags` and `tokens`, and leaves
+ * the elements out: their SD-ID is the customer token, which must not be indexed as a field.
+ * A tag value may list several tags with commas, as Loggly's tag paths do. Returns the rest of
+ * the structured data (undefined if none).
  */
-function takeLogglyTags(sd: StructuredData, tags: string[]): StructuredData | undefined {
+function takeLogglyElements(
+  sd: StructuredData,
+  tags: string[],
+  tokens: string[],
+): StructuredData | undefined {
   let rest: StructuredData | undefined;
   for (const [id, params] of Object.entries(sd)) {
     if (id.endsWith(LOGGLY_SD_SUFFIX)) {
+      tokens.push(id.slice(0, -LOGGLY_SD_SUFFIX.length));
       const tag = params.tag;
-      // A loop, not a spread: a message may carry more tags than a call has arguments.
-      for (const t of Array.isArray(tag) ? tag : tag === undefined ? [] : [tag]) tags.push(t);
+      // Loops, not spreads: a message may carry more tags than a call has arguments.
+      for (const value of Array.isArray(tag) ? tag : tag === undefined ? [] : [tag]) {
+        for (const t of value.split(",")) if (t.trim() !== "") tags.push(t.trim());
+      }
     } else {
       (rest ??= {})[id] = params;
     }

@@ -195,10 +195,8 @@ export async function listenTls(
     sockets.set(socket, state);
     deps.metrics.inc(M.connections, { input: "tls" });
     const framer = new SyslogFramer(deps.maxMessageBytes);
-    const deliver = (frames: ReturnType<SyslogFramer["push"]>) => {
-      deps.metrics.inc(M.received, { input: "tls" }, frames.length);
-      for (const frame of frames) deps.queue.push(deps.ingest.syslog(frame, "tls", peer));
-    };
+    const deliver = (frames: ReturnType<SyslogFramer["push"]>) =>
+      deps.ingest.syslogFrames(frames, "tls", peer);
     socket.on("data", (chunk: Uint8Array) => {
       deliver(framer.push(chunk));
       state.messageStarted = framer.bufferedBytes === 0 ? null : state.messageStarted ?? Date.now();
