@@ -7,9 +7,7 @@ import type { Event, InputKind, RelayFields, StructuredData } from "../event.ts"
 import { isoUtc } from "../iso_time.ts";
 import type { Frame } from "./framing.ts";
 import type { ParsedSyslog } from "./parse.ts";
-
-/** Loggly's private enterprise number: `[TOKEN@41058 tag="x"]` carries tags in Loggly's syslog format. */
-const LOGGLY_SD_SUFFIX = "@41058";
+import { LOGGLY_SD_SUFFIX } from "./structured_data.ts";
 
 /** An event, the tags its sender asked for (unchecked), and the Loggly tokens it named. */
 export interface Normalised {

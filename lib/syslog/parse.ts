@@ -10,7 +10,7 @@
 import type { StructuredData, SyslogFields } from "../event.ts";
 import { isoUtc } from "../iso_time.ts";
 import { facilityName, severityName } from "./names.ts";
-import { readStructuredData } from "./structured_data.ts";
+import { LOGGLY_SD_SUFFIX, readStructuredData } from "./structured_data.ts";
 import {
   readBsdStamp,
   readRfc3339,
@@ -104,8 +104,13 @@ function parseText(text: string, options: ParseOptions): ParsedSyslog {
   const afterPri = readPri(text, end);
   if (afterPri < 0) return finish(NaN, text.slice(0, end), undefined, "Invalid PRI");
   const header: Header = { priority: Number(text.slice(1, afterPri - 1)) };
-  if (looksLike5424(text, afterPri, end)) {
-    return parse5424(text, afterPri + 2, end, header, context);
+  const afterVersion = rfc5424Start(text, afterPri, end);
+  if (afterVersion >= 0) {
+    // rsyslog writes version 0 for what it did not receive as RFC 5424 (Loggly's template uses
+    // %protocol-version%); its message then keeps the space of the RFC 3164 tag.
+    const version1 = afterVersion === afterPri + 2 && text.charCodeAt(afterPri) === 49;
+    const parsed = parse5424(text, afterVersion, end, header, context, version1);
+    if (parsed !== null) return parsed;
   }
   return parse3164(text, afterPri, end, header, context, undefined);
 }
@@ -125,16 +130,25 @@ function readPri(text: string, end: number): number {
   return i + 1;
 }
 
-/** `1 ` followed by a NILVALUE or the start of a full date: this is an RFC 5424 header. */
-function looksLike5424(text: string, i: number, end: number): boolean {
-  if (i + 2 >= end || text.charCodeAt(i) !== 49 || text.charCodeAt(i + 1) !== 32) return false;
-  const c = text.charCodeAt(i + 2);
-  if (c === 45) return i + 3 >= end || text.charCodeAt(i + 3) === 32; // -
-  for (let k = 2; k < 6; k++) {
-    const d = text.charCodeAt(i + k);
-    if (d < 48 || d > 57) return false;
-  }
-  return text.charCodeAt(i + 6) === 45;
+/**
+ * The index of the timestamp when an RFC 5424 header may start at `i`, else -1: a VERSION of one
+ * or two digits (1 by the RFC; real senders write 0 and others), a space, then a NILVALUE or the
+ * start of a full date. A stamp right after the PRI (`<13>2026-…`) is RFC 3164 with an ISO stamp.
+ * A version other than 1 counts only with a valid stamp (see parse5424).
+ */
+function rfc5424Start(text: string, i: number, end: number): number {
+  let j = i;
+  while (j < end && j - i < 2 && isDigit(text.charCodeAt(j))) j++;
+  if (j === i || text.charCodeAt(j) !== 32) return -1;
+  j++;
+  const c = text.charCodeAt(j);
+  if (c === 45) return j + 1 >= end || text.charCodeAt(j + 1) === 32 ? j : -1; // -
+  for (let k = 0; k < 4; k++) if (!isDigit(text.charCodeAt(j + k))) return -1;
+  return text.charCodeAt(j + 4) === 45 ? j : -1;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 /** Index after the run of spaces at `i`. */
@@ -155,52 +169,108 @@ function parse5424(
   end: number,
   header: Header,
   context: StampContext,
-): ParsedSyslog {
+  version1: boolean,
+): ParsedSyslog | null {
   let i = start;
   let time = NaN;
-  if (text.charCodeAt(i) === 45) { // - (looksLike5424 checked what follows)
+  if (text.charCodeAt(i) === 45) { // - (rfc5424Start checked what follows)
     i++;
   } else {
     const stamp = readRfc3339(text, i, end, context);
     if (stamp === undefined || Number.isNaN(stamp.time) || !endsToken(text, stamp.end, end)) {
+      // Only version 1 is sure to be RFC 5424; "<13>10 2026-11-30 disk full" is RFC 3164 text.
+      if (!version1) return null;
       return finish(NaN, text.slice(i, end), header, "Invalid RFC 5424 timestamp");
     }
     time = stamp.time;
     i = stamp.end;
   }
-  for (let field = 0; field < 4; field++) {
-    i = skipSpaces(text, i, end);
-    if (i >= end) return finish(time, "", header, "RFC 5424 header is incomplete");
-    const stop = tokenEnd(text, i, end);
-    if (stop - i !== 1 || text.charCodeAt(i) !== 45) {
-      const value = text.slice(i, stop);
-      if (field === 0) header.host = value;
-      else if (field === 1) header.appName = value;
-      else if (field === 2) header.procId = value;
-      else header.msgId = value;
-    }
-    i = stop;
-  }
-  i = skipSpaces(text, i, end);
-  if (i >= end) return finish(time, "", header, "RFC 5424 header is incomplete");
+  // Fields are separated by one space, and an empty one (two spaces) is absent, as syslog-ng's
+  // loggly() writes an empty MSGID; where that reading does not end at the structured data,
+  // fields are read between runs of spaces instead.
+  const read = HEADER_READINGS.map(([strict, early]) => () =>
+    readFields(text, i, end, strict, early)
+  ).reduce<Fields | null>((found, next) => found?.clean ? found : next(), null)!;
+  Object.assign(header, read.fields);
+  if (read.sd < 0) return finish(time, "", header, "RFC 5424 header is incomplete");
+  i = read.sd;
   const c = text.charCodeAt(i);
   if (c === 45 && endsToken(text, i + 1, end)) {
     i++;
   } else if (c === 91) { // [
-    const sd = readStructuredData(text, i, end);
-    for (const _ in sd.data) {
-      header.structuredData = sd.data;
+    const data = readStructuredData(text, i, end);
+    for (const _ in data.data) {
+      header.structuredData = data.data;
       break;
     }
-    if (!sd.ok) return finish(time, text.slice(sd.end, end), header, "Malformed structured data");
-    i = sd.end;
+    if (!data.ok) {
+      return finish(time, text.slice(data.end, end), header, "Malformed structured data");
+    }
+    i = data.end;
   } else {
     return finish(time, text.slice(i, end), header, "Malformed structured data");
   }
   if (i >= end) return finish(time, "", header, undefined);
   i++; // the SP before MSG
+  if (!version1) i = skipSpaces(text, i, end);
   if (text.charCodeAt(i) === 0xfeff) i++; // BOM
   return finish(time, text.slice(i, end), header, undefined);
+}
+
+/** HOSTNAME APP-NAME PROCID MSGID as read by {@link readFields}. */
+interface Fields {
+  fields: Header;
+  /** Index of the structured data after them; -1 when the message ends first. */
+  sd: number;
+  /** True when a NILVALUE or a well-formed SD element stands at `sd`. */
+  clean: boolean;
+}
+
+/**
+ * The ways of reading the header fields, in the order tried ([strict, early]): the first that
+ * ends at the structured data wins, else the last one stands (and the SD reading says why).
+ */
+const HEADER_READINGS: readonly [boolean, boolean][] = [
+  [true, false], // RFC 5424 (and an empty field as two spaces)
+  [true, true], // fields left out before the structured data
+  [false, true], // runs of spaces between fields
+  [false, false], // as before: runs of spaces, the SD where the fifth token stands
+];
+
+/**
+ * Reads HOSTNAME APP-NAME PROCID MSGID from `i` (the space after the stamp). `strict`: one space
+ * between fields, and two spaces make an empty field; else fields are separated by runs of
+ * spaces. `early`: a well-formed SD element where a field was expected ends them.
+ */
+function readFields(
+  text: string,
+  i: number,
+  end: number,
+  strict: boolean,
+  early: boolean,
+): Fields {
+  const fields: Header = {};
+  for (const key of ["host", "appName", "procId", "msgId"] as const) {
+    if (i >= end) return { fields, sd: -1, clean: false };
+    i = strict ? i + 1 : skipSpaces(text, i, end);
+    if (i >= end) return { fields, sd: -1, clean: false };
+    if (early && isElement(text, i, end)) return { fields, sd: i, clean: true };
+    if (text.charCodeAt(i) === 32) continue; // empty (strict only)
+    const stop = tokenEnd(text, i, end);
+    if (stop - i !== 1 || text.charCodeAt(i) !== 45) fields[key] = text.slice(i, stop);
+    i = stop;
+  }
+  i = strict ? i + 1 : skipSpaces(text, i, end);
+  if (i >= end) return { fields, sd: -1, clean: false };
+  const nil = text.charCodeAt(i) === 45 && endsToken(text, i + 1, end);
+  return { fields, sd: i, clean: nil || isElement(text, i, end) };
+}
+
+/** True when well-formed structured data (one element or more) starts at `i`. */
+function isElement(text: string, i: number, end: number): boolean {
+  if (text.charCodeAt(i) !== 91) return false;
+  const sd = readStructuredData(text, i, end);
+  return sd.ok && sd.end > i;
 }
 
 /** True when `i` is the end of the text or holds a space. */
@@ -460,6 +530,9 @@ function finish(
   header: Header | undefined,
   parseError: string | undefined,
 ): ParsedSyslog {
+  if (header !== undefined && message.charCodeAt(0) === 91) { // [
+    message = takeLogglyElement(message, header);
+  }
   const result: ParsedSyslog = Number.isFinite(time) && Math.abs(time) <= 8.64e15
     ? { timestamp: isoUtc(time), message }
     : { message };
@@ -498,6 +571,20 @@ function finish(
   if (json !== undefined) result.json = json;
   if (parseError !== undefined) result.parseError = parseError;
   return result;
+}
+
+/**
+ * A message that starts with Loggly's own SD element (`[TOKEN@41058 tag="x"] text`, as a sender
+ * writes it after an RFC 3164 header) has the element moved into the structured data, so that its
+ * tags are honoured and the token is not stored as text. Returns the rest of the message.
+ */
+function takeLogglyElement(message: string, header: Header): string {
+  const close = message.indexOf("]");
+  if (close < 0 || !message.slice(0, close).includes(LOGGLY_SD_SUFFIX)) return message;
+  const sd = readStructuredData(message, 0, message.length);
+  if (!sd.ok || !Object.keys(sd.data).some((id) => id.endsWith(LOGGLY_SD_SUFFIX))) return message;
+  header.structuredData = { ...header.structuredData, ...sd.data };
+  return message.slice(skipSpaces(message, sd.end, message.length));
 }
 
 function isJsonSpace(c: number): boolean {

@@ -7,6 +7,9 @@
 
 import type { StructuredData } from "../event.ts";
 
+/** Loggly's private enterprise number: `[TOKEN@41058 tag="x"]` carries tags in Loggly's syslog format. */
+export const LOGGLY_SD_SUFFIX = "@41058";
+
 /** What {@link readStructuredData} found. */
 export interface StructuredDataResult {
   /** The elements read completely (empty when none). */
