@@ -9,6 +9,8 @@
 export interface Received {
   tags: string[];
   event: Record<string, unknown>;
+  /** The customer token of the request that carried it. */
+  token: string;
 }
 
 /** A planned failure: answer `status` (with an optional Retry-After) for the next `times` requests. */
@@ -26,6 +28,8 @@ const TAG = /^[A-Za-z0-9._-]+$/;
 /** The stand-in server. */
 export class LogglyStub {
   readonly token: string;
+  /** Tokens of the accounts it has (the first is `token`). */
+  readonly accounts: readonly string[];
   readonly received: Received[] = [];
   /** Breaches of Loggly's rules seen in requests (the relay must cause none). */
   readonly violations: string[] = [];
@@ -43,8 +47,9 @@ export class LogglyStub {
   #port = 0;
   #waiters = new Set<() => void>();
 
-  constructor(token: string) {
+  constructor(token: string, ...otherAccounts: string[]) {
     this.token = token;
+    this.accounts = [token, ...otherAccounts];
   }
 
   /** The base URL to give the relay as --loggly-url. */
@@ -143,7 +148,7 @@ export class LogglyStub {
         headers,
       });
     }
-    if (match[2] !== this.token) return text(403, "forbidden");
+    if (!this.accounts.includes(match[2])) return text(403, "forbidden");
     const headerTags = request.headers.get("x-loggly-tag");
     if (headerTags === "") return text(400, "empty X-LOGGLY-TAG");
     const tags = [...(match[3] ?? "").split(","), ...(headerTags ?? "").split(",")]
@@ -166,7 +171,7 @@ export class LogglyStub {
         continue; // Loggly drops such an event
       }
       try {
-        this.received.push({ tags, event: JSON.parse(line) });
+        this.received.push({ tags, event: JSON.parse(line), token: match[2] });
       } catch {
         this.violations.push(`not JSON: ${line.slice(0, 80)}`);
       }

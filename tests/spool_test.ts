@@ -265,3 +265,37 @@ Deno.test("spool: while Loggly keeps up, full at the memory bound; in an outage,
     await spool.close();
   });
 });
+
+Deno.test("spool: an accepted token survives close and reopen, records without one stay own", async () => {
+  await withDir(async (dir) => {
+    let spool = openSpool(options(dir));
+    spool.push(record(0));
+    spool.push({ ...record(1), token: "11111111-2222-4333-8444-555555555555" });
+    await spool.close();
+    spool = openSpool(options(dir, { cacheBytes: 0 }));
+    const out = spool.take(10);
+    assert.deepEqual(out.map((r) => r.token), [undefined, "11111111-2222-4333-8444-555555555555"]);
+    assert.deepEqual(names(out), ["e0", "e1"]);
+    await spool.close();
+  });
+});
+
+Deno.test("spool: a spool written before tokens were kept opens, and its events are the relay's", async () => {
+  await withDir(async (dir) => {
+    const { DatabaseSync } = await import("node:sqlite");
+    const db = new DatabaseSync(`${dir}/spool.db`);
+    db.exec(`PRAGMA journal_mode = WAL;
+      CREATE TABLE events (id INTEGER PRIMARY KEY, tags TEXT NOT NULL, body BLOB NOT NULL);
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);`);
+    db.prepare("INSERT INTO events (id, tags, body) VALUES (1, 'a', ?)").run(record(7).bytes);
+    db.close();
+    const spool = openSpool(options(dir));
+    const out = spool.take(10);
+    assert.deepEqual(names(out), ["e7"]);
+    assert.equal(out[0].token, undefined);
+    assert.equal(out[0].tags, "a");
+    spool.push({ ...record(8), token: "11111111-2222-4333-8444-555555555555" });
+    await spool.flushed();
+    await spool.close();
+  });
+});
