@@ -19,7 +19,8 @@
 import { parseArgs } from "node:util";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
-const TOKEN = "0b6d4f7e-1a2b-4c3d-9e8f-123456789abc";
+/** The dummy Loggly token every benchmark gives the relay. */
+export const TOKEN = "0b6d4f7e-1a2b-4c3d-9e8f-123456789abc";
 // shared/ sits beside the repository, in a developer checkout and in CI alike.
 const DEFAULT_ANCHOR_CONF = new URL("../../../shared/bench/syslog-ng-anchor.conf", import.meta.url)
   .pathname;
@@ -270,8 +271,11 @@ export interface Proc {
 const live = new Set<Proc>();
 /** Temporary directories to remove when the benchmark is interrupted. */
 export const tempDirs = new Set<string>();
+/** Synchronous undo steps (a changed sysctl, say) that stopAll() runs first, also on interrupt. */
+export const undoOnStop = new Set<() => void>();
 
-function spawn(name: string, command: string, args: string[], cwd = ROOT): Proc {
+/** Starts a tracked child process (stopAll() stops it); its output lines go to `output`. */
+export function spawn(name: string, command: string, args: string[], cwd = ROOT): Proc {
   const child = new Deno.Command(command, {
     args,
     cwd,
@@ -314,7 +318,7 @@ async function drainLines(stream: ReadableStream<Uint8Array>, tail: Tail): Promi
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
-async function stop(proc: Proc, graceMs = 10_000): Promise<Deno.CommandStatus | null> {
+export async function stop(proc: Proc, graceMs = 10_000): Promise<Deno.CommandStatus | null> {
   if (!proc.exited) signal(proc, "SIGTERM");
   const first = await Promise.race([proc.status, delay(graceMs).then(() => null)]);
   if (first) return first;
@@ -330,13 +334,23 @@ function signal(proc: Proc, sig: Deno.Signal): void {
   }
 }
 
+/** Undoes what undoOnStop holds, stops every process still running and removes tempDirs. */
 export async function stopAll(): Promise<void> {
+  for (const undo of undoOnStop) {
+    try {
+      undo();
+    } catch (error) {
+      console.error(`cleanup: ${(error as Error).message}`);
+    }
+  }
+  undoOnStop.clear();
   await Promise.all([...live].map((proc) => stop(proc, 3000)));
   for (const dir of tempDirs) await Deno.remove(dir, { recursive: true }).catch(() => {});
   tempDirs.clear();
 }
 
-function delay(ms: number): Promise<void> {
+/** Resolves after `ms`; the timer does not keep the process alive. */
+export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => {
     const id = setTimeout(resolve, Math.max(0, ms));
     Deno.unrefTimer(id);
@@ -344,7 +358,7 @@ function delay(ms: number): Promise<void> {
 }
 
 /** Rejects with `what` once `ms` have passed; `cancel` stops the timer. */
-function timeout(ms: number, what: string): { promise: Promise<never>; cancel: () => void } {
+export function timeout(ms: number, what: string): { promise: Promise<never>; cancel: () => void } {
   let id: ReturnType<typeof setTimeout> | undefined;
   const promise = new Promise<never>((_, reject) => {
     id = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
@@ -365,12 +379,13 @@ export function which(command: string): string | null {
   return null;
 }
 
-function shellQuote(arg: string): string {
+/** `arg` quoted for a POSIX shell when it needs it. */
+export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
 /** A port free right now on 127.0.0.1 (the listener is closed again at once). */
-function freePort(): number {
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
@@ -398,7 +413,7 @@ export async function readProc(path: string): Promise<string> {
 }
 
 /** A "Name: N kB" field of /proc/PID/status in bytes (VmHWM: peak RSS), or NaN. */
-async function statusBytes(pid: number, field: "VmHWM" | "VmRSS"): Promise<number> {
+export async function statusBytes(pid: number, field: "VmHWM" | "VmRSS"): Promise<number> {
   try {
     const status = await readProc(`/proc/${pid}/status`);
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
@@ -409,7 +424,7 @@ async function statusBytes(pid: number, field: "VmHWM" | "VmRSS"): Promise<numbe
 }
 
 /** User + system CPU seconds of a process (all its threads), or NaN. */
-async function cpuSeconds(pid: number): Promise<number> {
+export async function cpuSeconds(pid: number): Promise<number> {
   try {
     const stat = await readProc(`/proc/${pid}/stat`);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -524,7 +539,8 @@ async function waitForPort(port: number, ms: number): Promise<void> {
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
 }
 
-async function waitReady(proc: Proc, ready: Promise<void>, ms: number): Promise<void> {
+/** Waits (at most `ms`) for `ready`; fails early, with the output, if the process exits. */
+export async function waitReady(proc: Proc, ready: Promise<void>, ms: number): Promise<void> {
   const limit = timeout(ms, `${proc.name} to start`);
   try {
     await Promise.race([
