@@ -550,6 +550,12 @@ Deno.test("curl as in Loggly's docs: text, JSON and multiline to /inputs, lines 
         `${r.base}/bulk/${token}`,
       ]],
     ];
+    // Loggly's bulk file upload: curl -T FILE -X POST (-T alone would PUT, which is refused).
+    const file = await Deno.makeTempFile({ suffix: ".log" });
+    await Deno.writeTextFile(file, "uploaded one\nuploaded two\n");
+    // No slash at the end: curl -T appends the file name to a URL that ends in one.
+    const upload = `${r.base}/bulk/${token}/tag/file_upload`;
+    calls.push(["file upload", [...text, "-T", file, "-X", "POST", upload]]);
     for (const [name, args] of calls) {
       const answer = await curl(r.certs.caCert, args);
       assert.deepEqual(
@@ -558,8 +564,18 @@ Deno.test("curl as in Loggly's docs: text, JSON and multiline to /inputs, lines 
         name,
       );
     }
+    const put = await curl(r.certs.caCert, [...text, "-T", file, upload]);
+    assert.equal(put.status, 405, "-T without -X POST is a PUT");
+    await Deno.remove(file);
 
-    await r.h.stub.waitForCount(8);
+    await r.h.stub.waitForCount(10);
+    assert.deepEqual(
+      tagsOf([...byMessageOf(r, "uploaded one"), ...byMessageOf(r, "uploaded two")]),
+      [
+        "file_upload",
+        "file_upload",
+      ],
+    );
     const byMessage = (message: string) =>
       r.h.stub.received.filter((e) => e.event.message === message);
     assert.deepEqual(tagsOf(byMessage("Hello from curl")), ["http"]);
@@ -576,9 +592,14 @@ Deno.test("curl as in Loggly's docs: text, JSON and multiline to /inputs, lines 
     assert.deepEqual(tagsOf([...byMessage("Hello"), ...byMessage("World")]), ["a,b", "a,b"]);
     const bulk = eventsOf(r.h, "curl-bulk");
     assert.deepEqual([bulk.map((e) => e.event.n).sort(), tagsOf(bulk)], [[1, 2], ["a,b", "a,b"]]);
-    assert.equal(r.h.stub.received.length, 8);
+    assert.equal(r.h.stub.received.length, 10);
     assert.deepEqual(r.h.stub.violations, []);
   } finally {
     await r.stop();
   }
 });
+
+/** Events the stand-in received with `message`. */
+function byMessageOf(r: { h: { stub: { received: Received[] } } }, message: string): Received[] {
+  return r.h.stub.received.filter((e) => e.event.message === message);
+}
