@@ -191,6 +191,29 @@ Deno.test("syslog2loggly compatibility: -f FILE with apikey= and port=, -D, -v",
   }
 });
 
+Deno.test("syslog2loggly drop-in: without a token, /etc/syslog2loggly.conf is read", async () => {
+  // The real path: this needs root (CI is), and puts back whatever file was there before.
+  const path = "/etc/syslog2loggly.conf";
+  const before = await Deno.readTextFile(path).catch(() => null);
+  const stub = new LogglyStub(TEST_TOKEN).start();
+  await Deno.writeTextFile(path, `apikey="${TEST_TOKEN}"\nhost=ignored.example\n`);
+  const p = new RelayProcess(["--loggly-url", stub.url], {});
+  try {
+    const { udp } = await p.ready();
+    await sendUdp(udp, "<13>via the default file");
+    await stub.waitForCount(1);
+    assert.equal(stub.messages()[0], "via the default file");
+    assert.match(p.stderr, /reading syslog2loggly's \/etc\/syslog2loggly\.conf/);
+    assert.match(p.stderr, /syslog2loggly\.conf line 2 is not used/);
+  } finally {
+    await p.stop();
+    await stub.stop();
+    if (before === null) await Deno.remove(path);
+    else await Deno.writeTextFile(path, before);
+  }
+  assert.ok(!p.stderr.includes(TEST_TOKEN));
+});
+
 Deno.test("--dry-run prints the JSON events to stdout and needs no token", async () => {
   const p = new RelayProcess(["--dry-run"]);
   const { tcp } = await p.ready();
