@@ -130,6 +130,8 @@ export function compileArgs(options: CompileOptions, target: string): string[] {
     outputPath(options.outDir, target),
     "--exclude-unused-npm", // the test-only npm packages stay out of the binary
     ...permissionFlags(scope),
+    // No --include: the one Worker (the UDP reader) runs from a data: URL made from code in
+    // lib/syslog/udp_reader.ts, which main.ts imports, so it is embedded like every module.
     "main.ts",
   ];
 }

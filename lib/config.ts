@@ -40,7 +40,7 @@ export interface Config {
   readonly token: string | null;
   /** Other Loggly accounts whose events the relay forwards (--accept-token). */
   readonly acceptTokens: readonly string[];
-  /** The receive buffer the UDP socket should have (a warning names the sysctl when it has less). */
+  /** The relay's own UDP receive buffer: datagrams read but not yet parsed; beyond it, dropped. */
   readonly udpRecvBufferBytes: number;
   readonly udp: ListenAddress | null;
   readonly tcp: ListenAddress | null;

@@ -20,8 +20,8 @@ Inputs
       --udp HOST:PORT        syslog over UDP (default 0.0.0.0:5140; "off" to disable)
       --tcp HOST:PORT        syslog over TCP (default 0.0.0.0:5140; "off" to disable)
   -p, --port PORT            port of both UDP and TCP (syslog2loggly's flag)
-      --udp-recv-buffer SIZE the UDP receive buffer needed (default 8MiB); Deno cannot set
-                             it, so below net.core.rmem_default the relay says how to raise it
+      --udp-recv-buffer SIZE the relay's own buffer of UDP datagrams read but not yet parsed
+                             (default 8MiB; more are dropped and counted); the kernel's is extra
       --tls HOST:PORT        syslog over TLS, RFC 5425 (off by default; port 6514 if omitted)
       --tls-cert FILE        PEM certificate chain for --tls (re-read on SIGHUP)
       --tls-key FILE         PEM private key for --tls

@@ -4,6 +4,7 @@
  * arguments, and, with a stand-in `deno`, the sizes, checksums and messages it prints.
  */
 import assert from "node:assert/strict";
+import { readerUrl } from "../lib/syslog/udp_reader.ts";
 import { run } from "./helpers.ts";
 import {
   compileArgs,
@@ -54,6 +55,37 @@ Deno.test("compile: every target gets the narrow permissions and nothing more", 
   assert.equal(
     outputPath("dist", "x86_64-pc-windows-msvc"),
     "dist/loggly-relay-x86_64-pc-windows-msvc.exe",
+  );
+});
+
+Deno.test("compile: every Worker runs from a data: URL, so the binary needs no --include", async () => {
+  // A worker started from a module file would need `--include` here, and read access to that file
+  // under `deno run` with the release permissions, which they do not grant.
+  const lib = new URL("../lib/", import.meta.url);
+  const starts: string[] = [];
+  const walk = async (dir: URL) => {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory) await walk(new URL(`${entry.name}/`, dir));
+      else if (entry.name.endsWith(".ts")) {
+        const text = await Deno.readTextFile(new URL(entry.name, dir));
+        for (const m of text.matchAll(/new Worker\(\s*([^\s(,]+)/g)) starts.push(m[1]);
+      }
+    }
+  };
+  await walk(lib);
+  assert.ok(starts.length > 0);
+  assert.deepEqual(starts.filter((start) => start !== "readerUrl"), []);
+  const url = readerUrl({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxMessageBytes: 1024,
+    chunkBytes: 2048,
+    maxChunks: 2,
+    flushMs: 2,
+  });
+  assert.match(url, /^data:text\/javascript,/);
+  assert.ok(
+    !compileArgs(options(), "x86_64-unknown-linux-gnu").some((a) => a.startsWith("--include")),
   );
 });
 

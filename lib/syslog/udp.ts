@@ -1,12 +1,15 @@
 /**
- * Syslog over UDP: one message per datagram, read with `Deno.listenDatagram` (node:dgram loses
- * most datagrams above a few hundred a second under Deno). UDP cannot be slowed down: what the
- * relay cannot queue it drops and counts, and what the kernel drops before the relay can read it
- * (a full socket receive buffer) is read from /proc/net/udp and counted too.
+ * Syslog over UDP: one message per datagram. A reader thread (udp_reader.ts) owns the socket and
+ * only reads it, so that a burst is drained from the kernel while this thread parses: it hands
+ * datagrams over in batches, within the relay's own receive buffer (--udp-recv-buffer), and
+ * counts what does not fit. UDP cannot be slowed down: what the relay cannot hold or queue it
+ * drops and counts, and what the kernel drops before the reader gets it (a full socket receive
+ * buffer) is read from /proc/net/udp and counted too.
  *
  * Deno cannot set a socket's receive buffer (SO_RCVBUF), so the socket gets the kernel's default,
  * `net.core.rmem_default`: 208 KiB on most Linux systems, a few hundred datagrams, which a burst
- * fills in a millisecond. The relay says so at start, with the sysctl that raises it.
+ * faster than the reader fills in a millisecond. The relay says so at start, with the sysctl that
+ * raises it.
  *
  * Deno 2.9 lets a program read /proc only with --allow-all, which release builds do not have:
  * there the kernel's counters cannot be read, and the relay says so at start (and in the
@@ -21,6 +24,13 @@ import type { ListenAddress } from "../units.ts";
 import { formatSize } from "../units.ts";
 import type { Listener } from "./listen.ts";
 import { parseRmemDefault, procAddress, socketDrops } from "./udp_kernel.ts";
+import {
+  type ChunkMessage,
+  forEachDatagram,
+  type FromReader,
+  readerUrl,
+  type ToReader,
+} from "./udp_reader.ts";
 
 /** What the UDP listener needs. */
 export interface UdpOptions {
@@ -28,7 +38,7 @@ export interface UdpOptions {
   metrics: Metrics;
   log: Logger;
   maxMessageBytes: number;
-  /** The receive buffer the socket should have (--udp-recv-buffer); below it, a warning. */
+  /** The relay's own receive buffer (--udp-recv-buffer): datagrams read but not yet parsed. */
   recvBufferBytes: number;
   /** How often the kernel's drop counter is read, in ms (default 1000). */
   dropPollMs?: number;
@@ -36,71 +46,148 @@ export interface UdpOptions {
   readTextFile?: (path: string) => Promise<string>;
 }
 
-/** The largest UDP payload (IPv4); a datagram is never cut by the read buffer. */
-const MAX_DATAGRAM_BYTES = 65_535;
-const DROP_REASON = "socket receive buffer full (kernel)";
+const KERNEL_DROP_REASON = "socket receive buffer full (kernel)";
+const RELAY_DROP_REASON = "relay receive buffer full";
 /** What to do where the relay cannot see the kernel's drops. */
 const SEE_DROPS_YOURSELF = "watch `nstat -az UdpRcvbufErrors` or the d field of `ss -uamn`";
-const RECEIVE_ERROR_PAUSE_MS = 10;
+/** The largest chunk the reader fills before handing it over. */
+const CHUNK_BYTES = 128 * 1024;
+/** A partly filled chunk goes to an idle main thread this long after its first datagram. */
+const FLUSH_MS = 2;
+/** Parsing starts when no chunk came for this long (or half the buffer is held). */
+const QUIET_MS = 2;
+/** The kernel receive buffer advised for bursts; below it, a warning at start. */
+const KERNEL_BUFFER_ADVISED = 8 * 1024 * 1024;
 
-/** Starts a UDP syslog listener. */
-export function listenUdp(address: ListenAddress, options: UdpOptions): Listener {
+/** Starts a UDP syslog listener; rejects with the reason when the address cannot be bound. */
+export async function listenUdp(address: ListenAddress, options: UdpOptions): Promise<Listener> {
   const { ingest, log, maxMessageBytes } = options;
   const read = options.readTextFile ?? ((path: string) => Deno.readTextFile(path));
-  const socket = Deno.listenDatagram({
-    hostname: address.hostname,
-    port: address.port,
-    transport: "udp",
-  });
-  const bound = socket.addr as Deno.NetAddr;
-  const local = { hostname: bound.hostname, port: bound.port };
-  let closing = false;
+  const worker = new Worker(
+    readerUrl({
+      hostname: address.hostname,
+      port: address.port,
+      maxMessageBytes,
+      ...chunking(options.recvBufferBytes),
+      flushMs: FLUSH_MS,
+    }),
+    { type: "module", name: "udp-reader" },
+  );
+  const send = (message: ToReader, transfer: Transferable[] = []) =>
+    worker.postMessage(message, transfer);
+  const bound = Promise.withResolvers<Deno.NetAddr>();
+  const closed = Promise.withResolvers<void>();
+  let open = true;
+  let lastErrorLog = -Infinity;
 
-  // One buffer for every datagram: the ingest is done with the bytes before the next read.
-  const buffer = new Uint8Array(MAX_DATAGRAM_BYTES);
-  const receiving = (async () => {
-    let lastErrorLog = -Infinity;
-    while (!closing) {
-      let data: Uint8Array;
-      let remote: Deno.Addr;
-      try {
-        [data, remote] = await socket.receive(buffer);
-      } catch (error) {
-        if (closing || error instanceof Deno.errors.BadResource) break;
+  // The ingest is done with a datagram's bytes when it returns: the chunk can go back at once.
+  const deliver = (chunk: ChunkMessage) => {
+    if (chunk.dropped > 0) ingest.dropped("udp", RELAY_DROP_REASON, chunk.dropped);
+    try {
+      forEachDatagram(chunk, ({ bytes, originalBytes, peer }) => {
+        const truncated = originalBytes > bytes.length
+          ? { originalBytes, limit: maxMessageBytes }
+          : undefined;
+        ingest.datagram(truncated ? { bytes, truncated } : { bytes }, peer);
+      });
+    } finally {
+      if (open) send({ type: "return", buffer: chunk.buffer }, [chunk.buffer]);
+    }
+  };
+  // While chunks keep coming (a burst), parsing waits, so that the reader has a core to itself
+  // and drains the socket; it starts once the reader pauses, or half the buffer is held.
+  const held: ChunkMessage[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const { maxChunks } = chunking(options.recvBufferBytes);
+  const drain = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    for (const chunk of held.splice(0)) deliver(chunk);
+  };
+  const hold = (chunk: ChunkMessage) => {
+    held.push(chunk);
+    if (held.length * 2 >= maxChunks) return drain();
+    clearTimeout(timer);
+    timer = setTimeout(drain, QUIET_MS);
+  };
+  worker.onmessage = ({ data: message }: MessageEvent<FromReader>) => {
+    switch (message.type) {
+      case "chunk":
+        return hold(message);
+      case "dropped":
+        return ingest.dropped("udp", RELAY_DROP_REASON, message.count);
+      case "bound":
+        return bound.resolve({ transport: "udp", hostname: message.hostname, port: message.port });
+      case "failed":
+        return bound.reject(readerError(message.name, message.message));
+      case "receive-error":
         if (Date.now() - lastErrorLog >= 10_000) {
           lastErrorLog = Date.now();
-          log.error("Receiving a UDP datagram failed: {error}; going on", { error });
+          log.error("Receiving a UDP datagram failed: {error}; going on", {
+            error: message.message,
+          });
         }
-        await new Promise((resolve) => setTimeout(resolve, RECEIVE_ERROR_PAUSE_MS));
-        continue;
-      }
-      const frame = data.length > maxMessageBytes
-        ? {
-          bytes: data.subarray(0, maxMessageBytes),
-          truncated: { originalBytes: data.length, limit: maxMessageBytes },
-        }
-        : { bytes: data };
-      ingest.datagram(frame, (remote as Deno.NetAddr).hostname);
+        return;
+      case "closed":
+        drain();
+        open = false;
+        return closed.resolve();
     }
-  })();
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    bound.reject(new Error(`the UDP reader thread failed: ${event.message}`));
+    if (open) log.error("The UDP input stopped: {error}", { error: event.message });
+    open = false;
+    closed.resolve();
+  };
+  let local: Deno.NetAddr;
+  try {
+    local = await bound.promise;
+  } catch (error) {
+    worker.terminate();
+    throw error;
+  }
 
-  const drops = new KernelDrops(local, read, (n) => ingest.dropped("udp", DROP_REASON, n), log);
+  const drops = new KernelDrops(
+    local,
+    read,
+    (n) => ingest.dropped("udp", KERNEL_DROP_REASON, n),
+    log,
+  );
   void drops.update().then(() => {
     options.metrics.set(M.udpKernelDropsCounted, drops.visible ? 1 : 0);
   });
   const poll = setInterval(() => drops.update(), options.dropPollMs ?? 1000);
-  void checkBuffer(options.recvBufferBytes, read, log);
+  void checkKernelBuffer(read, log);
 
   return {
-    address: { hostname: address.hostname, port: bound.port },
+    address: { hostname: address.hostname, port: local.port },
     async close() {
-      closing = true;
       clearInterval(poll);
       await drops.update(); // what the kernel dropped up to now, while the socket still exists
-      socket.close();
-      await receiving;
+      if (open) send({ type: "close" }); // the reader closes the socket and posts what it had
+      await closed.promise;
+      worker.terminate();
     },
   };
+}
+
+/**
+ * How the relay's receive buffer of `bytes` is cut into chunks: two at least, of at most
+ * {@link CHUNK_BYTES} (a multiple of 4), never more than `bytes` in all.
+ */
+export function chunking(bytes: number): { chunkBytes: number; maxChunks: number } {
+  const chunkBytes = Math.min(CHUNK_BYTES, Math.floor(bytes / 8) * 4);
+  return { chunkBytes, maxChunks: Math.floor(bytes / chunkBytes) };
+}
+
+/** The reader's bind error as the error class Deno would have thrown here. */
+function readerError(name: string, message: string): Error {
+  const known = (Deno.errors as unknown as Record<string, ErrorConstructor | undefined>)[name];
+  const error = known ? new known(message) : new Error(message);
+  if (!known) error.name = name;
+  return error;
 }
 
 /** Follows the kernel's drop counter of one socket and reports what it adds. */
@@ -163,9 +250,8 @@ class KernelDrops {
   }
 }
 
-/** Warns once when the socket's receive buffer (the kernel default) is below what was asked. */
-async function checkBuffer(
-  wanted: number,
+/** Warns once when the kernel gives the socket less than the advised receive buffer. */
+async function checkKernelBuffer(
   read: (path: string) => Promise<string>,
   log: Logger,
 ): Promise<void> {
@@ -175,17 +261,20 @@ async function checkBuffer(
   } catch {
     // Not Linux, or no access to /proc: the warning below then says the size is not known.
   }
-  if (actual !== null && actual >= wanted) {
-    log.debug("UDP receive buffer: {size} (net.core.rmem_default)", { size: formatSize(actual) });
+  if (actual !== null && actual >= KERNEL_BUFFER_ADVISED) {
+    log.debug("UDP socket receive buffer: {size} (net.core.rmem_default)", {
+      size: formatSize(actual),
+    });
     return;
   }
   const have = actual === null
     ? "the kernel's default, net.core.rmem_default (not readable here; 208 KiB on most systems)"
     : `${formatSize(actual)} (net.core.rmem_default)`;
   log.warn(
-    "The UDP socket's receive buffer is {have}, below the {wanted} of --udp-recv-buffer: Deno " +
-      "cannot set it per socket, so the kernel drops what a burst sends beyond it. To raise it: " +
+    "The UDP socket's receive buffer in the kernel is {have}: what a burst sends faster than the " +
+      "relay reads is dropped there, before it reaches the relay's own buffer " +
+      "(--udp-recv-buffer). Deno cannot set it per socket; to raise it: " +
       "sysctl -w net.core.rmem_default={bytes} (keep it in /etc/sysctl.d/), then restart the relay",
-    { have, wanted: formatSize(wanted), bytes: wanted },
+    { have, bytes: KERNEL_BUFFER_ADVISED },
   );
 }

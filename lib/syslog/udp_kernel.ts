@@ -27,13 +27,17 @@ export function procAddress(address: ListenAddress): string | null {
 
 /** The 4 or 16 bytes of an IPv4 or IPv6 address (brackets allowed); null otherwise. */
 function ipBytes(hostname: string): number[] | null {
-  const host = hostname.replace(/^\[(.*)\]$/, "$1");
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  if (v4) {
-    const bytes = v4.slice(1).map(Number);
-    return bytes.every((b) => b <= 255) ? bytes : null;
+  let host = hostname.replace(/^\[(.*)\]$/, "$1");
+  if (!host.includes(":")) return ipv4Bytes(host);
+  if (host.includes("%")) return null;
+  // An IPv4-mapped address may end in dotted form (::ffff:127.0.0.1): make it two groups.
+  const dotted = /^(.*:)(\d+(?:\.\d+){3})$/.exec(host);
+  if (dotted) {
+    const v4 = ipv4Bytes(dotted[2]);
+    if (v4 === null) return null;
+    const group = (high: number, low: number) => ((high << 8) | low).toString(16);
+    host = `${dotted[1]}${group(v4[0], v4[1])}:${group(v4[2], v4[3])}`;
   }
-  if (!host.includes(":") || host.includes("%")) return null;
   const [head, tail, ...more] = host.split("::");
   if (more.length > 0) return null;
   const groups = (part: string | undefined) => part ? part.split(":") : [];
@@ -49,6 +53,14 @@ function ipBytes(hostname: string): number[] | null {
     bytes.push(value >> 8, value & 0xff);
   }
   return bytes;
+}
+
+/** The 4 bytes of a dotted IPv4 address; null otherwise. */
+function ipv4Bytes(host: string): number[] | null {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (v4 === null) return null;
+  const bytes = v4.slice(1).map(Number);
+  return bytes.every((b) => b <= 255) ? bytes : null;
 }
 
 /**
