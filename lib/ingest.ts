@@ -118,19 +118,19 @@ export class Ingest {
   /** Counts an event refused for naming a foreign token; warns once per token. */
   #foreign(input: InputKind, token: string): void {
     const key = token.toLowerCase();
-    if (this.#namedTokens.has(key)) {
-      this.#o.metrics.inc(M.dropped, { input, reason: "foreign token" });
-    } else if (this.#namedTokens.size < MAX_NAMED_TOKENS) {
+    const named = this.#namedTokens.has(key);
+    if (!named && this.#namedTokens.size >= MAX_NAMED_TOKENS) {
+      return this.dropped(input, "foreign token"); // counted, and logged now and then
+    }
+    this.#o.metrics.inc(M.dropped, { input, reason: "foreign token" });
+    if (!named) {
       this.#namedTokens.add(key);
-      this.#o.metrics.inc(M.dropped, { input, reason: "foreign token" });
       this.#o.log.warn(
         "Refused {input} events naming the Loggly token {token}, which is not this relay's: " +
           "they belong to another Loggly account. To deliver them there, add --accept-token; " +
           'until then they are counted as dropped (reason "foreign token")',
         { input, token: redactToken(token) },
       );
-    } else {
-      this.dropped(input, "foreign token");
     }
   }
 

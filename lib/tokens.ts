@@ -23,11 +23,6 @@ export class TokenPolicy {
     this.#accepted = new Map(accepted.map((t) => [t.toLowerCase(), t]));
   }
 
-  /** True when `token` is the relay's own or an accepted one. */
-  knows(token: string): boolean {
-    return this.route([token]).kind !== "foreign";
-  }
-
   /**
    * The route of an event that names `tokens` (none: the relay's own account). Naming two
    * different accounts is as good as naming a foreign one: the event is not split or guessed.

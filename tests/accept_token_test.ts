@@ -8,6 +8,7 @@ import { M } from "../lib/metrics.ts";
 import { type Relay, startRelay } from "../lib/relay.ts";
 import { sendTcp, sendUdp, testConfig } from "./helpers.ts";
 import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
+import { RelayProcess } from "./relay_process.ts";
 
 const OTHER = "11111111-2222-4333-8444-555555555555";
 const STRANGER = "22222222-3333-4444-8555-666666666666";
@@ -102,3 +103,21 @@ async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+Deno.test("foreign token: warned about once per token, by its last four characters only", async () => {
+  const stub = new LogglyStub(TEST_TOKEN).start();
+  const p = new RelayProcess(["--token", TEST_TOKEN, "--loggly-url", stub.url]);
+  try {
+    const { tcp } = await p.ready();
+    const lines = [1, 2, 3].map((i) => `<13>1 - h app - - ${sd(STRANGER, "x")} foreign ${i}\n`);
+    await sendTcp(tcp, ...lines, "<13>mine\n");
+    await stub.waitForCount(1);
+  } finally {
+    await p.stop();
+    await stub.stop();
+  }
+  assert.equal(p.stderr.match(/naming the Loggly token …6666/g)?.length, 1, p.stderr);
+  assert.match(p.stderr, /3 tcp: foreign token/, "the shutdown summary counts them");
+  assert.ok(!p.stderr.includes(STRANGER) && !p.stderr.includes(TEST_TOKEN), p.stderr);
+  assert.deepEqual(stub.messages(), ["mine"]);
+});

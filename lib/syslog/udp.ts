@@ -56,8 +56,12 @@ const CHUNK_BYTES = 128 * 1024;
 const FLUSH_MS = 2;
 /** Parsing starts when no chunk came for this long (or half the buffer is held). */
 const QUIET_MS = 2;
-/** The kernel receive buffer advised for bursts; below it, a warning at start. */
-const KERNEL_BUFFER_ADVISED = 8 * 1024 * 1024;
+/**
+ * The kernel receive buffer advised for bursts; below it, a warning at start. A sender's burst at
+ * a million datagrams a second (loggen's start, a busy host's backlog) of 10,000 datagrams of
+ * 200 bytes needs it: 8 MiB holds about 6,500 of them (tests/bench/udp_rates.ts, README "UDP").
+ */
+const KERNEL_BUFFER_ADVISED = 16 * 1024 * 1024;
 
 /** Starts a UDP syslog listener; rejects with the reason when the address cannot be bound. */
 export async function listenUdp(address: ListenAddress, options: UdpOptions): Promise<Listener> {

@@ -49,8 +49,9 @@ import {
 } from "./tcp_throughput.ts";
 
 const RMEM_DEFAULT = "/proc/sys/net/core/rmem_default";
-const BOOSTED_RMEM = 8 * MiB;
 const SYSLOG_NG_RCVBUF = 4 * MiB;
+/** syslog-ng's buffer as the kernel sets it (so-rcvbuf doubled): the relay's raised row by default. */
+const EQUAL_RMEM = 2 * SYSLOG_NG_RCVBUF;
 const MESSAGE_BYTES = 200;
 /** A measurement ends once the delivered count has not grown for this long... */
 const QUIET_MS = 3000;
@@ -63,6 +64,8 @@ const HELP = `Usage: deno run -A tests/bench/udp_rates.ts [options]
   --seconds S       how long loggen sends at each rate (loggen -I; default 4)
   --runs K          runs; the median per rate and row is reported (default 3)
   --only SIDE       run only "relay" (both rows) or "syslog-ng"
+  --rmem BYTES      rmem_default for the relay's raised row (default ${EQUAL_RMEM}, what
+                    syslog-ng's so-rcvbuf(${SYSLOG_NG_RCVBUF}) gets; 16777216 is what the relay advises)
   --relay-arg ARG   extra relay flag, repeatable (write it as --relay-arg=--linger=2s)
   --verbose         print the last lines the relay wrote when it stopped (its drop counts)
 `;
@@ -72,6 +75,8 @@ interface UdpOptions {
   seconds: number;
   runs: number;
   only: Side | null;
+  /** rmem_default of the relay's raised row. */
+  rmem: number;
   relayArgs: string[];
   verbose: boolean;
 }
@@ -100,6 +105,7 @@ function parseOptions(args: string[]): UdpOptions | null {
       seconds: { type: "string" },
       runs: { type: "string" },
       only: { type: "string" },
+      rmem: { type: "string" },
       "relay-arg": { type: "string", multiple: true },
       verbose: { type: "boolean", short: "v" },
       help: { type: "boolean", short: "h" },
@@ -117,6 +123,7 @@ function parseOptions(args: string[]): UdpOptions | null {
     seconds: intOption("seconds", values.seconds, 4, 1),
     runs: intOption("runs", values.runs, 3, 1),
     only,
+    rmem: intOption("rmem", values.rmem, EQUAL_RMEM, 4096),
     relayArgs: values["relay-arg"] ?? [],
     verbose: values.verbose ?? false,
   };
@@ -304,7 +311,7 @@ async function measure(row: Row, rate: number, ctx: Context): Promise<Measuremen
   } else {
     const start = () => startRelay(port, ctx.sink, ctx.opts.relayArgs);
     proc = row === "relay" ? await start() : await withRmemDefault(
-      BOOSTED_RMEM,
+      ctx.opts.rmem,
       ctx.rmemFound!,
       start,
     );
@@ -358,12 +365,12 @@ async function rmemState(): Promise<{ found: string | null; whyNot: string | nul
   }
 }
 
-function label(row: Row, rmemFound: string | null): string {
+function label(row: Row, rmemFound: string | null, rmem: number): string {
   switch (row) {
     case "relay":
       return `relay, rmem_default ${rmemFound ?? "n/a"}`;
     case "relay-boosted":
-      return `relay, rmem_default ${BOOSTED_RMEM}`;
+      return `relay, rmem_default ${rmem}`;
     case "syslog-ng":
       return `syslog-ng, so-rcvbuf(${SYSLOG_NG_RCVBUF})`;
   }
@@ -389,7 +396,7 @@ function printReport(ctx: Context, rows: Row[], results: Measurement[]): void {
       const med = (f: (m: Measurement) => number) => median(mine.map(f));
       const cells = [
         fmtInt(rate),
-        label(row, ctx.rmemFound),
+        label(row, ctx.rmemFound, ctx.opts.rmem),
         fmtInt(med((m) => m.sent)),
         fmtInt(med((m) => m.delivered)),
         fmt(med((m) => 100 * m.delivered / m.sent)),
@@ -430,7 +437,7 @@ async function main(): Promise<number> {
   if (opts.only !== "syslog-ng") {
     rows.push("relay");
     if (rmem.whyNot) {
-      console.log(`Skipping the relay with rmem_default ${BOOSTED_RMEM}: ${rmem.whyNot}`);
+      console.log(`Skipping the relay with rmem_default ${opts.rmem}: ${rmem.whyNot}`);
     } else rows.push("relay-boosted");
   }
   if (opts.only !== "relay") rows.push("syslog-ng");
@@ -447,7 +454,7 @@ async function main(): Promise<number> {
             const m = await measure(row, rate, ctx);
             results.push(m);
             console.log(
-              `run ${run}/${opts.runs} ${fmtInt(rate)}/s ${label(row, rmem.found)}: ` +
+              `run ${run}/${opts.runs} ${fmtInt(rate)}/s ${label(row, rmem.found, opts.rmem)}: ` +
                 `${fmtInt(m.delivered)} of ${fmtInt(m.sent)} delivered ` +
                 `(${fmt(100 * m.delivered / m.sent)}%), ${fmtInt(m.drops)} kernel drops`,
             );
