@@ -447,8 +447,11 @@ function readLegacyConfig(
     try {
       text = sources.readTextFile(path);
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return { path: "-f" };
-      throw new ConfigError(unreadable("-f", path, error));
+      // Absent, or outside what this build may read (Windows builds): as if there were none.
+      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotCapable) {
+        return { path: "-f" };
+      }
+      throw new ConfigError(unreadable("syslog2loggly's file", path, error));
     }
     notices.push(`No token given: reading syslog2loggly's ${path}, as syslog2loggly did`);
   }

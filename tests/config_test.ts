@@ -278,7 +278,19 @@ Deno.test("an unreadable /etc/syslog2loggly.conf is an error naming it", () => {
       throw new Deno.errors.PermissionDenied("Permission denied (os error 13)");
     },
   };
-  assertConfigError([], ["/etc/syslog2loggly.conf"], src);
+  assertConfigError([], ["syslog2loggly's file", "/etc/syslog2loggly.conf"], src);
+});
+
+Deno.test("a /etc/syslog2loggly.conf this build may not read counts as absent (--dry-run starts)", () => {
+  const src: ConfigSources = {
+    env: () => undefined,
+    readTextFile: () => {
+      throw new Deno.errors.NotCapable('Requires read access to "/etc/syslog2loggly.conf"');
+    },
+  };
+  const { config, notices } = run(["--dry-run"], src);
+  assert.equal(config.token, null);
+  assert.deepEqual(notices, []);
 });
 
 Deno.test("-f: a bad port= is a ConfigError naming the value", () => {

@@ -24,6 +24,8 @@ const OK = { response: "ok" };
 
 interface Options {
   bearerTokens?: string[];
+  /** --accept-token values. */
+  accountTokens?: string[];
   loopback?: boolean;
   maxBodyBytes?: number;
   queueMaxEvents?: number;
@@ -58,7 +60,8 @@ function setup(o: Options = {}) {
     queue,
     metrics,
     log: logger("http"),
-    pathTokens: [TEST_TOKEN, ...bearerTokens],
+    pathTokens: [TEST_TOKEN, ...bearerTokens, ...(o.accountTokens ?? [])],
+    accountTokens: o.accountTokens ?? [],
     bearerTokens,
     loopback: o.loopback ?? true,
     maxBodyBytes: o.maxBodyBytes ?? 5_000_000,
@@ -692,4 +695,20 @@ Deno.test("/v1/events beyond loopback without --http-token needs the relay's tok
   assert.equal((await post()).status, 401);
   assert.equal((await post(`Bearer ${WRONG_TOKEN}`)).status, 401);
   assert.equal((await post(`Bearer ${TEST_TOKEN}`)).status, 200);
+});
+
+Deno.test("/v1/events: an --accept-token is no bearer token (it would land in the relay's account)", async () => {
+  const other = "11111111-2222-4333-8444-555555555555";
+  const app = setup({ loopback: false, accountTokens: [other] });
+  const post = (token: string) =>
+    app.send("/v1/events", {
+      method: "POST",
+      ...headers({ "content-type": "text/plain", authorization: `Bearer ${token}` }),
+      body: "hello",
+    });
+  assert.equal((await post(other)).status, 401);
+  assert.equal((await post(TEST_TOKEN)).status, 200);
+  assert.equal((await app.send(`/inputs/${other}/`, { body: "x" })).status, 200);
+  const records = app.queue.take(10);
+  assert.deepEqual(records.map((r) => r.token), [undefined, other]);
 });

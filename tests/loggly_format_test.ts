@@ -93,9 +93,19 @@ Deno.test("Loggly's element after an RFC 3164 header is taken too, not left as t
 });
 
 Deno.test("genuine RFC 3164 lines that start with digits stay RFC 3164", () => {
-  const disk = read("<13>10 2026-11-30 disk almost full");
-  assert.equal(disk.event.message, "10 2026-11-30 disk almost full");
-  assert.equal(disk.event.relay.parseError, undefined);
+  for (
+    const line of [
+      "<13>10 2026-11-30 disk almost full",
+      "<13>12 - backup done in 3 s",
+      "<13>5 - 3 = 2",
+      "<13>0 2026-11-30T10:00:00Z disk full",
+      "<13>2 2026-11-30T10:00:00Z backup finished [ok]",
+    ]
+  ) {
+    const { event } = read(line);
+    assert.equal(event.message, line.slice(4), line);
+    assert.equal(event.relay.parseError, undefined, line);
+  }
   // Version 1 with a bad stamp is RFC 5424 that failed: that stays an error, as before.
   assert.equal(
     read("<13>1 2026-13-99T00:00:00Z h a - - - x").event.relay.parseError,
@@ -105,6 +115,15 @@ Deno.test("genuine RFC 3164 lines that start with digits stay RFC 3164", () => {
   const msgId = read("<13>1 2026-11-30T11:15:02Z h a p [j] - body");
   assert.equal(msgId.event.syslog?.msgId, "[j]");
   assert.equal(msgId.event.message, "body");
+});
+
+Deno.test("a token left in the text (malformed or misplaced element) is routed by and hidden", () => {
+  const broken = read(`<13>1 2026-11-30T10:00:00Z h a p m [${OTHER}@41058 tag="x\\] broken`);
+  assert.deepEqual(broken.tokens, [OTHER]);
+  assert.ok(!JSON.stringify(broken.event).includes(OTHER), JSON.stringify(broken.event));
+  const second = read(`<13>Nov 30 10:00:00 host app: [x@1 a="b"] [${OTHER}@41058 tag="t"] hi`);
+  assert.deepEqual(second.tokens, [OTHER]);
+  assert.match(second.event.message, /\[x@1 a="b"\] \[\[REDACTED\]@41058 tag="t"\] hi/);
 });
 
 Deno.test("token policy: own, accepted (case aside) and foreign; two accounts are foreign", () => {

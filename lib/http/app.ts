@@ -45,11 +45,16 @@ type Env = { Bindings: { remoteAddr?: { hostname?: string } } };
 /** Builds the Hono app; serve it with `Deno.serve(app.fetch)`. */
 export function createHttpApp(o: HttpAppOptions): Hono<Env> {
   const app = new Hono<Env>({ strict: false });
-  const acceptedTokens = o.pathTokens.map((t) => new TextEncoder().encode(t));
-  const accountTokens = (o.accountTokens ?? []).map((t) => new TextEncoder().encode(t));
-  // Beyond loopback /v1/events is never open: without --http-token the relay's token is required.
-  const httpTokens = o.bearerTokens.map((t) => new TextEncoder().encode(t));
-  const bearers = o.bearerTokens.length > 0 || o.loopback ? httpTokens : acceptedTokens;
+  const encode = (tokens: readonly string[]) => tokens.map((t) => new TextEncoder().encode(t));
+  const acceptedTokens = encode(o.pathTokens);
+  const accounts = o.accountTokens ?? [];
+  const accountTokens = encode(accounts);
+  // Beyond loopback /v1/events is never open: without --http-token the relay's token is required
+  // (not an --accept-token: /v1/events has no way to name another account).
+  const httpTokens = encode(o.bearerTokens);
+  const bearers = o.bearerTokens.length > 0 || o.loopback
+    ? httpTokens
+    : encode(o.pathTokens.filter((t) => !accounts.includes(t)));
 
   app.use(async (c, next) => {
     const started = performance.now();

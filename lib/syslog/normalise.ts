@@ -8,6 +8,7 @@ import { isoUtc } from "../iso_time.ts";
 import type { Frame } from "./framing.ts";
 import type { ParsedSyslog } from "./parse.ts";
 import { LOGGLY_SD_SUFFIX } from "./structured_data.ts";
+import { REDACTED } from "../redact.ts";
 
 /** An event, the tags its sender asked for (unchecked), and the Loggly tokens it named. */
 export interface Normalised {
@@ -44,9 +45,26 @@ export function normaliseSyslog(
     }
     event.syslog = syslog;
   }
+  if (tokens.length === 0) event.message = takeTokensFromText(event.message, tokens);
   if (parsed.json) event.json = parsed.json;
   event.relay = relay; // last, so that the JSON reads header, body, then relay details
   return { event, tags, tokens };
+}
+
+/** A customer token (a UUID) in Loggly's SD-ID form, `TOKEN@41058`. */
+const TOKEN_IN_TEXT =
+  /[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?=@41058)/g;
+
+/**
+ * A Loggly element the parser could not take as structured data (malformed, or not first) leaves
+ * its token in the text: the event is still routed by it, and the token is hidden there.
+ */
+function takeTokensFromText(message: string, tokens: string[]): string {
+  if (!message.includes(LOGGLY_SD_SUFFIX)) return message;
+  return message.replace(TOKEN_IN_TEXT, (token) => {
+    tokens.push(token);
+    return REDACTED;
+  });
 }
 
 /**

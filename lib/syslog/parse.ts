@@ -10,7 +10,11 @@
 import type { StructuredData, SyslogFields } from "../event.ts";
 import { isoUtc } from "../iso_time.ts";
 import { facilityName, severityName } from "./names.ts";
-import { LOGGLY_SD_SUFFIX, readStructuredData } from "./structured_data.ts";
+import {
+  LOGGLY_SD_SUFFIX,
+  readStructuredData,
+  type StructuredDataResult,
+} from "./structured_data.ts";
 import {
   readBsdStamp,
   readRfc3339,
@@ -171,14 +175,16 @@ function parse5424(
   context: StampContext,
   version1: boolean,
 ): ParsedSyslog | null {
+  // Only version 1 is sure to be RFC 5424. Another version must have a stamp and a header that
+  // reads cleanly: "<13>10 2026-11-30 disk full" or "<13>12 - backup done" is RFC 3164 text.
   let i = start;
   let time = NaN;
   if (text.charCodeAt(i) === 45) { // - (rfc5424Start checked what follows)
+    if (!version1) return null;
     i++;
   } else {
     const stamp = readRfc3339(text, i, end, context);
     if (stamp === undefined || Number.isNaN(stamp.time) || !endsToken(text, stamp.end, end)) {
-      // Only version 1 is sure to be RFC 5424; "<13>10 2026-11-30 disk full" is RFC 3164 text.
       if (!version1) return null;
       return finish(NaN, text.slice(i, end), header, "Invalid RFC 5424 timestamp");
     }
@@ -188,17 +194,21 @@ function parse5424(
   // Fields are separated by one space, and an empty one (two spaces) is absent, as syslog-ng's
   // loggly() writes an empty MSGID; where that reading does not end at the structured data,
   // fields are read between runs of spaces instead.
-  const read = HEADER_READINGS.map(([strict, early]) => () =>
-    readFields(text, i, end, strict, early)
-  ).reduce<Fields | null>((found, next) => found?.clean ? found : next(), null)!;
-  Object.assign(header, read.fields);
+  // (Fields left out are read only with version 1: elsewhere "backup finished [ok]" is text.)
+  let read!: Fields;
+  for (const [strict, early] of HEADER_READINGS) {
+    if (early && !version1) continue;
+    read = readFields(text, i, end, strict, early, header);
+    if (read.clean) break;
+  }
+  if (!version1 && !read.clean) return null;
   if (read.sd < 0) return finish(time, "", header, "RFC 5424 header is incomplete");
   i = read.sd;
   const c = text.charCodeAt(i);
   if (c === 45 && endsToken(text, i + 1, end)) {
     i++;
   } else if (c === 91) { // [
-    const data = readStructuredData(text, i, end);
+    const data = read.data ?? readStructuredData(text, i, end);
     for (const _ in data.data) {
       header.structuredData = data.data;
       break;
@@ -217,13 +227,14 @@ function parse5424(
   return finish(time, text.slice(i, end), header, undefined);
 }
 
-/** HOSTNAME APP-NAME PROCID MSGID as read by {@link readFields}. */
+/** Where {@link readFields} found the structured data. */
 interface Fields {
-  fields: Header;
   /** Index of the structured data after them; -1 when the message ends first. */
   sd: number;
   /** True when a NILVALUE or a well-formed SD element stands at `sd`. */
   clean: boolean;
+  /** The structured data at `sd` when it was read already (to tell that it is well formed). */
+  data?: StructuredDataResult;
 }
 
 /**
@@ -238,7 +249,8 @@ const HEADER_READINGS: readonly [boolean, boolean][] = [
 ];
 
 /**
- * Reads HOSTNAME APP-NAME PROCID MSGID from `i` (the space after the stamp). `strict`: one space
+ * Reads HOSTNAME APP-NAME PROCID MSGID from `i` (the space after the stamp) into `fields` (those
+ * absent set to undefined). `strict`: one space
  * between fields, and two spaces make an empty field; else fields are separated by runs of
  * spaces. `early`: a well-formed SD element where a field was expected ends them.
  */
@@ -248,29 +260,40 @@ function readFields(
   end: number,
   strict: boolean,
   early: boolean,
+  fields: Header,
 ): Fields {
-  const fields: Header = {};
-  for (const key of ["host", "appName", "procId", "msgId"] as const) {
-    if (i >= end) return { fields, sd: -1, clean: false };
+  fields.host =
+    fields.appName =
+    fields.procId =
+    fields.msgId =
+      undefined;
+  for (const key of HEADER_FIELDS) {
+    if (i >= end) return { sd: -1, clean: false };
     i = strict ? i + 1 : skipSpaces(text, i, end);
-    if (i >= end) return { fields, sd: -1, clean: false };
-    if (early && isElement(text, i, end)) return { fields, sd: i, clean: true };
+    if (i >= end) return { sd: -1, clean: false };
+    if (early) {
+      const data = wellFormedData(text, i, end);
+      if (data !== undefined) return { sd: i, clean: true, data };
+    }
     if (text.charCodeAt(i) === 32) continue; // empty (strict only)
     const stop = tokenEnd(text, i, end);
     if (stop - i !== 1 || text.charCodeAt(i) !== 45) fields[key] = text.slice(i, stop);
     i = stop;
   }
   i = strict ? i + 1 : skipSpaces(text, i, end);
-  if (i >= end) return { fields, sd: -1, clean: false };
-  const nil = text.charCodeAt(i) === 45 && endsToken(text, i + 1, end);
-  return { fields, sd: i, clean: nil || isElement(text, i, end) };
+  if (i >= end) return { sd: -1, clean: false };
+  if (text.charCodeAt(i) === 45 && endsToken(text, i + 1, end)) return { sd: i, clean: true };
+  const data = wellFormedData(text, i, end);
+  return { sd: i, clean: data !== undefined, data };
 }
 
-/** True when well-formed structured data (one element or more) starts at `i`. */
-function isElement(text: string, i: number, end: number): boolean {
-  if (text.charCodeAt(i) !== 91) return false;
+const HEADER_FIELDS = ["host", "appName", "procId", "msgId"] as const;
+
+/** Well-formed structured data (one element or more) at `i`, else undefined. */
+function wellFormedData(text: string, i: number, end: number): StructuredDataResult | undefined {
+  if (text.charCodeAt(i) !== 91) return undefined;
   const sd = readStructuredData(text, i, end);
-  return sd.ok && sd.end > i;
+  return sd.ok && sd.end > i ? sd : undefined;
 }
 
 /** True when `i` is the end of the text or holds a space. */
