@@ -14,7 +14,7 @@ import {
   type FromReader,
   readerUrl,
 } from "../lib/syslog/udp_reader.ts";
-import { startHarness, testConfig } from "./helpers.ts";
+import { sendUdp, startHarness, testConfig } from "./helpers.ts";
 import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
 import { MAIN, RelayProcess, waitUntil } from "./relay_process.ts";
 import { launcherFor } from "./smoke.ts";
@@ -360,5 +360,21 @@ Deno.test("UDP: a release build says it cannot see the kernel's drops, and never
   } finally {
     await relay.stop().catch(() => {});
     await stub.stop();
+  }
+});
+
+Deno.test("UDP: a datagram larger than a chunk of a small --udp-recv-buffer is cut and marked, not dropped", async () => {
+  const h = await startHarness(["--udp-recv-buffer", "4096"]);
+  try {
+    const { chunkBytes } = chunking(4096);
+    await sendUdp(h.relay.udp!.port, "<13>" + "y".repeat(2996));
+    await h.stub.waitForCount(1);
+    const event = h.stub.received[0].event as { message: string; relay: Record<string, unknown> };
+    const limit = chunkBytes - 12;
+    assert.deepEqual(event.relay.truncated, { originalBytes: 3000, limit });
+    assert.equal(event.message, "y".repeat(limit - 4));
+    assert.equal(udpDropped(h.relay.metrics, BUFFER_FULL), 0);
+  } finally {
+    await h.stop();
   }
 });

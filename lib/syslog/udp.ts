@@ -90,7 +90,7 @@ export async function listenUdp(address: ListenAddress, options: UdpOptions): Pr
     try {
       forEachDatagram(chunk, ({ bytes, originalBytes, peer }) => {
         const truncated = originalBytes > bytes.length
-          ? { originalBytes, limit: maxMessageBytes }
+          ? { originalBytes, limit: bytes.length } // --max-message-bytes, or a smaller chunk
           : undefined;
         ingest.datagram(truncated ? { bytes, truncated } : { bytes }, peer);
       });

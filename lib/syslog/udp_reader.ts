@@ -180,9 +180,11 @@ async function readerMain(settings: ReaderSettings, wordsPerDatagram: number): P
   scope.postMessage({ type: "closed" });
 
   function add(data: Uint8Array, peer: string): void {
-    const kept = Math.min(data.length, settings.maxMessageBytes);
+    // Cut to --max-message-bytes, or to a chunk where --udp-recv-buffer is smaller than that:
+    // marked as cut either way (the main thread sees the original length), never dropped.
+    const room = settings.chunkBytes - 4 * wordsPerDatagram;
+    const kept = Math.min(data.length, settings.maxMessageBytes, room);
     const needed = kept + 4 * wordsPerDatagram;
-    if (needed > settings.chunkBytes) return drop(); // larger than a chunk: a tiny buffer
     if (current !== null && !fits(current, needed)) flush();
     current ??= take();
     if (current === null) return drop(); // every chunk is full or with the main thread
