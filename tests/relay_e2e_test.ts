@@ -236,18 +236,32 @@ Deno.test("IPv6: the relay listens on [::1]", async () => {
 Deno.test("dead letters: events Loggly refuses with 400 go to the --dead-letter file with the answer", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/dead.ndjson`;
-  const h = await startHarness(["--dead-letter", path]);
+  const other = "11111111-2222-4333-8444-555555555555";
+  const h = await startHarness(["--dead-letter", path, "--tag", "dl", "--accept-token", other]);
   try {
     // Loggly's answer may quote the URL, token included: the file must not keep it.
     h.stub.fail({ status: 400, times: 1, body: `invalid event for /bulk/${h.stub.token}/` });
     await sendTcp(h.relay.tcp!.port, "<13>refused one\n");
     await h.stub.waitFor(() => h.relay.metrics.get(M.deadLettered) === 1, 5000, "dead letter");
-    const [line] = (await Deno.readTextFile(path)).trim().split("\n");
-    const entry = JSON.parse(line);
+    h.stub.fail({ status: 400, times: 1, body: "invalid" });
+    await sendTcp(h.relay.tcp!.port, `<13>1 - h a - - [${other}@41058 tag="x"] refused two\n`);
+    await h.stub.waitFor(() => h.relay.metrics.get(M.deadLettered) === 2, 5000, "dead letter");
+    const [line, second] = (await Deno.readTextFile(path)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    const entry = line;
     assert.equal(entry.status, 400);
     assert.equal(entry.answer, "invalid event for /bulk/[REDACTED]/");
     assert.ok(!(await Deno.readTextFile(path)).includes(h.stub.token));
+    assert.ok(!(await Deno.readTextFile(path)).includes(other));
     assert.equal(entry.event.message, "refused one");
+    assert.equal(entry.tags, "dl");
+    assert.equal(entry.account, undefined, "the relay's own account");
+    assert.deepEqual([second.tags, second.account, second.event.message], [
+      "dl,x",
+      "…5555",
+      "refused two",
+    ]);
   } finally {
     await h.stop();
     await Deno.remove(dir, { recursive: true });

@@ -1,11 +1,14 @@
 /**
  * Events Loggly refused for good (400, or 413 for a single event) are appended to a file as
- * NDJSON, one object per event with Loggly's answer, so that nothing is discarded silently.
+ * NDJSON, one object per event with Loggly's answer and the request's tags (and account, for an
+ * --accept-token), so that nothing is discarded silently.
  *
  * @module
  */
 import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
+import type { QueuedRecord } from "../queue/queue.ts";
+import { redactToken } from "../tokens.ts";
 import type { DeadLetter } from "./sender.ts";
 
 const encoder = new TextEncoder();
@@ -34,8 +37,14 @@ export function makeDeadLetter(
       return;
     }
     const head = `{"time":${JSON.stringify(new Date().toISOString())},"status":${status},` +
-      `"answer":${JSON.stringify(answer)},"event":`;
-    const lines = records.map((r) => head + decoder.decode(r.bytes) + "}\n").join("");
+      `"answer":${JSON.stringify(answer)}`;
+    // Tags, and the account (by its last characters) when it was an --accept-token, so that a
+    // replay goes where the event was meant to.
+    const route = (r: QueuedRecord) =>
+      `,"tags":${JSON.stringify(r.tags)}` +
+      (r.token === undefined ? "" : `,"account":${JSON.stringify(redactToken(r.token))}`);
+    const lines = records.map((r) => `${head}${route(r)},"event":${decoder.decode(r.bytes)}}\n`)
+      .join("");
     try {
       await Deno.writeFile(path, encoder.encode(lines), { append: true, create: true });
       metrics.inc(M.deadLettered, {}, events);
