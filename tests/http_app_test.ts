@@ -712,3 +712,38 @@ Deno.test("/v1/events: an --accept-token is no bearer token (it would land in th
   const records = app.queue.take(10);
   assert.deepEqual(records.map((r) => r.token), [undefined, other]);
 });
+
+Deno.test("JSON nested deeper than 100 levels is refused per line with 400, never 500", async () => {
+  const nest = (levels: number) => '{"a":'.repeat(levels) + "1" + "}".repeat(levels);
+  const t = setup();
+  // /bulk: the deep line is refused, the others kept, and the answer names it.
+  const bulk = await t.send(`/bulk/${TEST_TOKEN}/`, {
+    body: [json({ n: 1 }), nest(10_000), nest(100), "text"].join("\n"),
+  });
+  assert.equal(bulk.status, 400);
+  assert.equal(bulk.json.accepted, 3);
+  assert.deepEqual(bulk.json.rejected, [{ line: 2, error: "JSON nested deeper than 100 levels" }]);
+  assert.equal(t.taken().length, 3);
+  // /inputs and /v1/events (NDJSON, JSON, and an array of events) alike.
+  const inputs = await t.send(`/inputs/${TEST_TOKEN}/`, { body: nest(101) });
+  assert.equal(inputs.status, 400);
+  for (
+    const [type, body] of [
+      ["application/x-ndjson", `${json({ n: 1 })}\n${nest(10_000)}`],
+      ["application/json", nest(10_000)],
+      ["application/json", `[${nest(10_000)}]`],
+    ]
+  ) {
+    const answer = await t.send("/v1/events", { ...headers({ "content-type": type }), body });
+    assert.equal(answer.status, 400, `${type}: ${answer.text}`);
+  }
+  // A string holding brackets is no nesting.
+  const quoted = await t.send(`/inputs/${TEST_TOKEN}/`, { body: json({ s: "[".repeat(500) }) });
+  assert.equal(quoted.status, 200);
+  // An array of events may be one level deeper than an event.
+  const array = await t.send("/v1/events", {
+    ...headers({ "content-type": "application/json" }),
+    body: `[${nest(100)}]`,
+  });
+  assert.equal(array.status, 200, array.text);
+});

@@ -93,6 +93,29 @@ export function parseEvents(body: string, mode: "one" | "lines" | "json" | "ndjs
   return lines(body.split("\n"), mode === "ndjson" ? "strict" : "loose");
 }
 
+/**
+ * How deeply a JSON event may nest objects and arrays. Deeper ones are refused (400): encoding
+ * them overflows the stack, and no log event needs more.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** Why a JSON text nests too deeply, or null; a linear scan that skips strings. */
+export function tooDeep(text: string, limit: number = MAX_JSON_DEPTH): string | null {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // a backslash escapes the next character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) { // { [
+      if (++depth > limit) return `JSON nested deeper than ${limit} levels`;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return null;
+}
+
 function lines(all: string[], mode: "strict" | "loose"): ParsedBody {
   const out: ParsedBody = { events: [], rejected: [] };
   all.forEach((raw, index) => {
@@ -102,6 +125,11 @@ function lines(all: string[], mode: "strict" | "loose"): ParsedBody {
     const looksJson = mode === "strict" || /^\s*\{/.test(line);
     if (!looksJson) {
       out.events.push({ text: line, line: index + 1 });
+      return;
+    }
+    const deep = tooDeep(line);
+    if (deep !== null) {
+      out.rejected.push({ line: index + 1, error: deep });
       return;
     }
     try {
@@ -118,6 +146,13 @@ function lines(all: string[], mode: "strict" | "loose"): ParsedBody {
 }
 
 function parseJsonDocument(body: string): ParsedBody {
+  // An array of events may be one level deeper than an event.
+  const deep = tooDeep(body, MAX_JSON_DEPTH + 1);
+  if (deep !== null) {
+    // NDJSON sent as application/json is judged line by line, as below.
+    if (body.trim().includes("\n")) return lines(body.split("\n"), "strict");
+    return { events: [], rejected: [{ line: 1, error: deep }] };
+  }
   let value: unknown;
   try {
     value = JSON.parse(body);
