@@ -31,6 +31,8 @@ export interface RelayFields {
   parseError?: string;
   /** Set when the message was cut to fit a size limit. */
   truncated?: { originalBytes: number; limit: number };
+  /** Set when the connection ended inside the message: this is the part that arrived. */
+  incomplete?: true;
 }
 
 /**

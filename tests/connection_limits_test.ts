@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import tls from "node:tls";
 import { M } from "../lib/metrics.ts";
-import { ConnectionGuard, type ConnectionLimits, PLACE_WAIT_MS } from "../lib/syslog/guard.ts";
+import {
+  ConnectionGuard,
+  type ConnectionLimits,
+  messageStart,
+  PLACE_WAIT_MS,
+} from "../lib/syslog/guard.ts";
 import { run, sendTcp, startHarness, writeAll } from "./helpers.ts";
 import { makeTestCertificates, tlsArgs } from "./tls_fixture.ts";
 
@@ -100,6 +105,14 @@ Deno.test("ConnectionGuard: a waiting connection that ended is forgotten; placeW
   assert.deepEqual(waiting.admitted, ["a1", "a2", "a4"]);
   assert.deepEqual(waiting.guard.takeWaiting(), []);
   assert.deepEqual(admitted, ["a1", "a2"]);
+});
+
+Deno.test("messageStart: a read that completes a message starts the clock of the one it leaves held", () => {
+  assert.equal(messageStart(null, 0, 0, 5), null); // nothing held
+  assert.equal(messageStart(null, 10, 0, 5), 5); // a message begins
+  assert.equal(messageStart(5, 20, 0, 9), 5); // it goes on: still the same message
+  assert.equal(messageStart(5, 7, 1, 9), 9); // it ended in this read; another began
+  assert.equal(messageStart(5, 0, 3, 9), null); // ended, nothing new held
 });
 
 Deno.test("ConnectionGuard: whenNotFull resolves once a place frees", async () => {

@@ -6,13 +6,19 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 const LF_BYTE = 10;
 
-/** What a frame looks like in assertions: its text, plus truncation metadata when set. */
-type Out = string | { text: string; originalBytes: number; limit: number };
+/** What a frame looks like in assertions: its text, plus truncation or incompleteness when set. */
+type Out = string | {
+  text: string;
+  originalBytes?: number;
+  limit?: number;
+  incomplete?: true;
+};
 
 function show(frames: Frame[]): Out[] {
   return frames.map((f) => {
     const text = dec.decode(f.bytes);
-    return f.truncated ? { text, ...f.truncated } : text;
+    if (!f.truncated && !f.incomplete) return text;
+    return { text, ...f.truncated, ...(f.incomplete ? { incomplete: true } : {}) };
   });
 }
 
@@ -145,11 +151,16 @@ Deno.test("SP at a chunk boundary: the next chunk's first byte decides (PEEK)", 
   // digits split across chunks, then SP alone, then the deciding byte alone
   check3("1 <2 <3", ["<", "<3"]);
   check3("12 x\n3 <1>", ["12 x", "<1>"]);
-  check3("1234567890 <1>", [{ text: "<1>", originalBytes: 1234567890, limit: 1024 }]);
+  check3("1234567890 <1>", [{
+    text: "<1>",
+    originalBytes: 1234567890,
+    limit: 1024,
+    incomplete: true,
+  }]);
   check3("1234567890 x", ["1234567890 x"]);
   // held digits and SP longer than the limit: a truncated line
   check3("12 x\n", [{ text: "12", originalBytes: 4, limit: 2 }], 2);
-  check3("12 <1>", [{ text: "<1", originalBytes: 12, limit: 2 }], 2);
+  check3("12 <1>", [{ text: "<1", originalBytes: 12, limit: 2 }], 2); // emitted, rest skipped
 });
 
 Deno.test("oversize octet-counted message is truncated, the rest skipped", () => {
@@ -226,8 +237,8 @@ Deno.test("end() returns the partial message", () => {
   check("<13>abc", ["<13>abc"]);
   check("abc\r", ["abc"]);
   check("12", ["12"]);
-  check("10 <1>abc", [{ text: "<1>abc", originalBytes: 10, limit: 1024 }]);
-  check("10 <", [{ text: "<", originalBytes: 10, limit: 1024 }]);
+  check("10 <1>abc", [{ text: "<1>abc", incomplete: true }]); // short of its MSG-LEN
+  check("10 <", [{ text: "<", incomplete: true }]);
   check("10 ", ["10 "]); // digits and SP, no byte to decide: a line
   check("10 abc", ["10 abc"]);
   check("", []);
@@ -237,7 +248,7 @@ Deno.test("end() returns the partial message", () => {
   const framer = new SyslogFramer(64);
   framer.push(enc.encode("5 <1"));
   assert.equal(framer.bufferedBytes, 2);
-  assert.deepEqual(show(framer.end()), [{ text: "<1", originalBytes: 5, limit: 64 }]);
+  assert.deepEqual(show(framer.end()), [{ text: "<1", incomplete: true }]);
   assert.deepEqual(show(framer.push(enc.encode("x\n"))), ["x"]); // reusable after end()
   // end() in PEEK: the held "5 " comes out as a line, untruncated
   assert.deepEqual(framer.push(enc.encode("5 ")), []);
@@ -248,6 +259,27 @@ Deno.test("end() returns the partial message", () => {
   assert.equal(peeked[0].truncated, undefined);
   assert.equal(framer.bufferedBytes, 0);
   assert.deepEqual(show(framer.push(enc.encode("4 <1>x"))), ["<1>x"]); // reusable after end()
+});
+
+Deno.test("end(true): what is held when the relay cuts the stream is marked incomplete", () => {
+  const framer = new SyslogFramer(64);
+  assert.deepEqual(show(framer.push(enc.encode("<13>whole\n<13>half-a-mess"))), ["<13>whole"]);
+  assert.deepEqual(show(framer.end(true)), [{ text: "<13>half-a-mess", incomplete: true }]);
+  assert.deepEqual(framer.end(true), []); // nothing held: nothing comes out
+  framer.push(enc.encode("12 <1>ab"));
+  assert.deepEqual(show(framer.end(true)), [{ text: "<1>ab", incomplete: true }]);
+  // Over the limit and cut: both marks.
+  const small = new SyslogFramer(4);
+  small.push(enc.encode("abcdefgh"));
+  assert.deepEqual(show(small.end(true)), [{
+    text: "abcd",
+    originalBytes: 8,
+    limit: 4,
+    incomplete: true,
+  }]);
+  // A line ended by its LF is whole, however the stream then ends.
+  framer.push(enc.encode("<13>done\n"));
+  assert.deepEqual(framer.end(true), []);
 });
 
 Deno.test("frames whole in a chunk are views of it; bytes held across pushes are copies", () => {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import tls from "node:tls";
 
 /** PEM files in `dir`; `remove()` (or `await using`) deletes them. */
 export interface TestCertificates extends AsyncDisposable {
@@ -203,4 +204,15 @@ async function openssl(args: string[]): Promise<void> {
 /** Relay arguments for a TLS input on an ephemeral loopback port with `certs`, then `extra`. */
 export function tlsArgs(certs: TestCertificates, ...extra: string[]): string[] {
   return ["--tls", "127.0.0.1:0", "--tls-cert", certs.cert, "--tls-key", certs.key, ...extra];
+}
+
+/** A TLS connection to 127.0.0.1:`port` that trusts `ca` (PEM text) as the relay's CA. */
+export function connectTls(port: number, ca: string): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect(
+      { host: "127.0.0.1", port, ca, servername: "localhost" },
+      () => resolve(socket),
+    );
+    socket.once("error", reject);
+  });
 }

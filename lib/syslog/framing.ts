@@ -15,6 +15,8 @@ export interface Frame {
   bytes: Uint8Array;
   /** Set when the message was longer than the limit: `bytes` holds its first `limit` bytes. */
   truncated?: { originalBytes: number; limit: number };
+  /** Set when the stream ended inside the message: `bytes` is what arrived of it. */
+  incomplete?: true;
 }
 
 const NUL = 0, LF = 10, CR = 13, SP = 32, D0 = 48, D1 = 49, D9 = 57;
@@ -149,18 +151,21 @@ export class SyslogFramer {
     this.#state = OCTET;
   }
 
-  /** End of stream: returns a final partial message, if any (an unterminated LF line is a message; a short octet-counted one is returned truncated-marked with originalBytes = the declared length). */
-  end(): Frame[] {
+  /**
+   * End of stream: returns the message still held, if any. After the peer's own clean close
+   * (`cut` false) an unterminated LF line is a whole message, as rsyslog and syslog-ng read it.
+   * Anything held when the relay cut the stream (`cut` true: shutdown, a timeout, a read error),
+   * and an octet-counted message shorter than its MSG-LEN, comes out marked `incomplete`.
+   */
+  end(cut = false): Frame[] {
     const out: Frame[] = [];
     if (this.#state === OCTET) {
-      if (this.#len > 0) {
-        const truncated = { originalBytes: this.#declared, limit: this.#limit };
-        out.push({ bytes: this.#buf.slice(0, this.#len), truncated });
-      }
+      if (this.#len > 0) out.push(this.#frame(this.#buf, 0, this.#len, this.#declared));
     } else if (this.#state !== SKIP) {
       this.#lineTotal = Math.max(this.#lineTotal, this.#len); // HEAD/PEEK: pending digits
       this.#emitLine(out);
     }
+    if (out.length > 0 && (cut || this.#state === OCTET)) out[0].incomplete = true;
     this.#len =
       this.#lineTotal =
       this.#need =

@@ -46,6 +46,22 @@ interface Peer<C> {
   freedAt: number;
 }
 
+/**
+ * When the message a connection holds began, after a read that completed `completed` messages
+ * and left `held` bytes of the next: null when none is held; now when this read began it (a
+ * message completed in it, so what is held started after that); else still `previous`. A stream
+ * whose every read ends inside some message is not one slow message.
+ */
+export function messageStart(
+  previous: number | null,
+  held: number,
+  completed: number,
+  now: number,
+): number | null {
+  if (held === 0) return null;
+  return completed > 0 ? now : previous ?? now;
+}
+
 /** Counts connections per input and peer; holds those over the peer's cap until a place frees. */
 export class ConnectionGuard<C = unknown> {
   readonly #limits: ConnectionLimits;

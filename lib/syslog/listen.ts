@@ -12,7 +12,7 @@ import { M, type Metrics } from "../metrics.ts";
 import type { EventQueue } from "../queue/queue.ts";
 import type { ListenAddress } from "../units.ts";
 import { SyslogFramer } from "./framing.ts";
-import { ConnectionGuard, type ConnectionLimits } from "./guard.ts";
+import { ConnectionGuard, type ConnectionLimits, messageStart } from "./guard.ts";
 
 /** A running listener. */
 export interface Listener {
@@ -112,6 +112,7 @@ export function listenTcp(
     const peer = peerOf(conn);
     const framer = new SyslogFramer(deps.maxMessageBytes);
     const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    let eof = false; // the peer closed; otherwise we cut the connection (or it broke)
     try {
       while (!closing) {
         if (deps.queue.full) {
@@ -121,16 +122,24 @@ export function listenTcp(
           await Promise.race([deps.queue.whenNotFull(), closed]);
           state.paused = false;
           state.lastRead = Date.now();
+          // Time spent paused by us does not count against the message the peer was sending.
+          if (state.messageStarted !== null) state.messageStarted = state.lastRead;
           guard.resumed(peer, state.lastRead);
         }
         if (closing) break;
         const n = await conn.read(buffer);
-        if (n === null) break;
+        if (n === null) {
+          eof = true;
+          break;
+        }
         state.lastRead = Date.now();
         const frames = framer.push(buffer.subarray(0, n));
-        state.messageStarted = framer.bufferedBytes === 0
-          ? null
-          : state.messageStarted ?? state.lastRead;
+        state.messageStarted = messageStart(
+          state.messageStarted,
+          framer.bufferedBytes,
+          frames.length,
+          state.lastRead,
+        );
         deps.ingest.syslogFrames(frames, "tcp", peer);
       }
     } catch (error) {
@@ -138,8 +147,9 @@ export function listenTcp(
         deps.log.debug("TCP connection from {peer} ended: {error}", { peer, error });
       }
     } finally {
-      // What the peer sent before it went away (a last line without LF) is still delivered.
-      deps.ingest.syslogFrames(framer.end(), "tcp", peer);
+      // What the peer sent before it went away (a last line without LF) is still delivered;
+      // a message cut off by a timeout, shutdown or reset is delivered marked incomplete.
+      deps.ingest.syslogFrames(framer.end(!eof), "tcp", peer);
       connections.delete(conn);
       deps.metrics.set(M.connectionsOpen, connections.size, { input: "tcp" });
       closeQuietly(conn);

@@ -30,6 +30,7 @@ export function normaliseSyslog(
   if (peer !== undefined) relay.peer = peer;
   if (parsed.parseError !== undefined) relay.parseError = parsed.parseError;
   if (frame.truncated) relay.truncated = frame.truncated;
+  if (frame.incomplete) relay.incomplete = true;
   const event: Event = {
     timestamp: parsed.timestamp ?? isoUtc(receivedAt.getTime()),
     message: parsed.message,
