@@ -15,6 +15,8 @@ import {
   ConfigError,
   isValidTag,
   type ListenAddress,
+  MAX_TAG_LENGTH,
+  MAX_TAGS,
   parseDuration,
   parseInteger,
   parseListenAddress,
@@ -56,6 +58,8 @@ export interface Config {
   readonly maxConnections: number;
   readonly maxConnectionsPerPeer: number;
   readonly messageTimeoutMs: number;
+  /** A TLS connection (syslog or HTTPS) must finish its handshake this long after accept (0: never). */
+  readonly handshakeTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly deadLetterPath: string | null;
   readonly queueMaxEvents: number;
@@ -116,6 +120,7 @@ const OPTIONS = {
   "max-connections": { type: "string" },
   "max-connections-per-peer": { type: "string" },
   "message-timeout": { type: "string" },
+  "handshake-timeout": { type: "string" },
   "syslog-timezone": { type: "string" },
   "batch-max-events": { type: "string" },
   "batch-max-bytes": { type: "string" },
@@ -196,6 +201,15 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
         `--tag "${tag}" is not a valid Loggly tag: use only letters, digits, "-", "." and "_"`,
       );
     }
+    if (tag.length > MAX_TAG_LENGTH) {
+      throw new ConfigError(
+        `--tag "${tag.slice(0, 20)}..." is ${tag.length} characters long: ` +
+          `use at most ${MAX_TAG_LENGTH}`,
+      );
+    }
+  }
+  if (new Set(tags).size > MAX_TAGS) {
+    throw new ConfigError(`${new Set(tags).size} --tag values given: use at most ${MAX_TAGS}`);
   }
 
   const timeZone = values["syslog-timezone"] ?? "UTC";
@@ -309,6 +323,7 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     maxConnections: count("max-connections", 1000, 1_000_000),
     maxConnectionsPerPeer: count("max-connections-per-peer", 100, 1_000_000),
     messageTimeoutMs: duration("message-timeout", 60_000),
+    handshakeTimeoutMs: duration("handshake-timeout", 5_000),
     shutdownTimeoutMs: duration("shutdown-timeout", 10_000),
     deadLetterPath: values["dead-letter"] ?? null,
     queueMaxEvents: count("queue-max-events", 100_000, 100_000_000),

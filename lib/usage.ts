@@ -31,6 +31,8 @@ Inputs
       --max-message-bytes SIZE  longer messages are truncated and marked (default 64KiB)
       --idle-timeout DUR     close TCP/TLS connections idle this long (default 10m; 0 = never)
       --message-timeout DUR  close a connection that takes longer to finish a message (60s)
+      --handshake-timeout DUR  close a TLS connection (syslog or HTTPS) that has not finished
+                             its handshake this long after connecting (default 5s; 0 = never)
       --max-connections N    connections per input, waiting ones included (TCP, TLS; default 1000)
       --max-connections-per-peer N  connections read at once per sender address and input
                              (default 100); more wait unread, up to 2s, for one to end
@@ -43,8 +45,9 @@ Delivery
       --concurrency N        requests in flight (default 4)
       --queue-max-events N   events held in memory before back-pressure (default 100000)
       --queue-max-bytes SIZE bytes held in memory before back-pressure (default 64MiB)
-      --retry-initial-delay DUR  first retry delay (default 500ms)
-      --retry-max-delay DUR  longest retry delay (default 60s)
+      --retry-initial-delay DUR  first retry delay (default 500ms; retries while Loggly fails
+                             are at most 5s apart, see README)
+      --retry-max-delay DUR  retry delay after 401/403/404 (a bad token or URL; default 60s)
       --dead-letter FILE     append events Loggly refused (4xx) here as NDJSON
       --shutdown-timeout DUR time to flush on SIGINT/SIGTERM (default 10s)
 

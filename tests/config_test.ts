@@ -510,3 +510,17 @@ Deno.test("--udp-recv-buffer takes a size, 8 MiB by default", () => {
   assert.equal(config("--udp-recv-buffer", "4MiB").udpRecvBufferBytes, 4 * 1024 * 1024);
   assertConfigError(["--token", TOKEN, "--udp-recv-buffer", "lots"], ["--udp-recv-buffer", "lots"]);
 });
+
+Deno.test("--tag: at most 64 distinct tags of at most 64 characters", () => {
+  const tags = (n: number) => Array.from({ length: n }, (_, i) => ["--tag", `t${i}`]).flat();
+  assert.equal(config(...tags(64)).tags.length, 64);
+  assert.throws(() => config(...tags(65)), /65 --tag values given: use at most 64/);
+  assert.equal(config("--tag", "x".repeat(64)).tags[0].length, 64);
+  assert.throws(() => config("--tag", "x".repeat(65)), /65 characters long: use at most 64/);
+});
+
+Deno.test("--handshake-timeout: 5s by default, 0 turns it off", () => {
+  assert.equal(config().handshakeTimeoutMs, 5_000);
+  assert.equal(config("--handshake-timeout", "2s").handshakeTimeoutMs, 2_000);
+  assert.equal(config("--handshake-timeout", "0").handshakeTimeoutMs, 0);
+});

@@ -1,9 +1,10 @@
 /**
- * Serves the HTTP app on `Deno.serve`, over TLS when a certificate is given.
+ * Serves the HTTP app: plain HTTP on `Deno.serve`, HTTPS on `node:https` (https_server.ts).
  *
  * @module
  */
 import type { Hono } from "hono";
+import { type HttpsOptions, serveHttps } from "./https_server.ts";
 import type { Listener } from "../syslog/listen.ts";
 import type { ListenAddress } from "../units.ts";
 
@@ -13,18 +14,22 @@ export interface TlsFiles {
   key: string;
 }
 
-/** Starts serving `app`; the returned listener's address has the real port. */
+/**
+ * Starts serving `app` (over TLS when `tls` is given, with its handshake deadline); the returned
+ * listener's address has the real port.
+ */
 export function serveHttp(
   address: ListenAddress,
   // deno-lint-ignore no-explicit-any
   app: Hono<any>,
   tls: TlsFiles | null,
-): Listener {
+  httpsOptions: HttpsOptions,
+): Listener | Promise<Listener> {
+  if (tls !== null) return serveHttps(address, app, tls, httpsOptions);
   const server = Deno.serve({
     hostname: address.hostname,
     port: address.port,
     onListen: () => {},
-    ...(tls ?? {}),
   }, app.fetch);
   return {
     address: { hostname: address.hostname, port: (server.addr as Deno.NetAddr).port },

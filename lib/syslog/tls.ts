@@ -18,7 +18,7 @@ import { unreadable } from "../access.ts";
 import { M } from "../metrics.ts";
 import type { ListenAddress } from "../units.ts";
 import { SyslogFramer } from "./framing.ts";
-import { ConnectionGuard } from "./guard.ts";
+import { ConnectionGuard, messageStart } from "./guard.ts";
 import { type Listener, type ListenerDeps, type StreamOptions, sweepInterval } from "./listen.ts";
 
 /** A TLS protocol version the input can be limited to. */
@@ -28,6 +28,8 @@ export type TlsVersion = "1.2" | "1.3";
 export interface TlsOptions extends StreamOptions {
   /** Highest protocol version offered: "1.2" unless senders read (see the module doc). */
   maxVersion: TlsVersion;
+  /** A connection must finish its handshake this long after accept (0: no limit). */
+  handshakeTimeoutMs: number;
 }
 
 /** Certificate files of the TLS input. */
@@ -70,6 +72,8 @@ interface Accepted {
   refused: boolean;
   /** Its TLS socket, once the handshake finished while it still waited for a place. */
   secure: tls.TLSSocket | null;
+  /** Closes it unless its handshake is done by --handshake-timeout. */
+  deadline?: ReturnType<typeof setTimeout>;
 }
 
 interface Material {
@@ -135,7 +139,19 @@ export async function listenTls(
     const key = keyOf(raw);
     accepted.set(key, entry);
     connections.add(raw);
+    if (options.handshakeTimeoutMs > 0) {
+      entry.deadline = setTimeout(() => {
+        if (entry.refused) return;
+        deps.ingest.connectionClosed(
+          "tls",
+          "handshake timeout",
+          `${entry.peer} did not finish its TLS handshake within --handshake-timeout`,
+        );
+        raw.destroy();
+      }, options.handshakeTimeoutMs);
+    }
     raw.once("close", () => {
+      clearTimeout(entry.deadline);
       if (accepted.get(key) === entry) accepted.delete(key);
       connections.delete(raw);
       if (entry.admitted) guard.release(entry.peer, Date.now());
@@ -160,6 +176,7 @@ export async function listenTls(
   server.on("secureConnection", (socket: tls.TLSSocket) => {
     const peer = socket.remoteAddress;
     const entry = accepted.get(keyOf(socket));
+    clearTimeout(entry?.deadline);
     if (closing || entry?.refused) {
       socket.destroy();
       return;
@@ -198,14 +215,22 @@ export async function listenTls(
     const deliver = (frames: ReturnType<SyslogFramer["push"]>) =>
       deps.ingest.syslogFrames(frames, "tls", peer);
     socket.on("data", (chunk: Uint8Array) => {
-      deliver(framer.push(chunk));
-      state.messageStarted = framer.bufferedBytes === 0 ? null : state.messageStarted ?? Date.now();
+      const frames = framer.push(chunk);
+      deliver(frames);
+      state.messageStarted = messageStart(
+        state.messageStarted,
+        framer.bufferedBytes,
+        frames.length,
+        Date.now(),
+      );
       if (deps.queue.full && !state.paused) {
         state.paused = true;
         socket.pause();
         deps.ingest.paused("tls");
         deps.queue.whenNotFull().then(() => {
           state.paused = false;
+          // Time spent paused by us does not count against the message the peer was sending.
+          if (state.messageStarted !== null) state.messageStarted = Date.now();
           guard.resumed(peer ?? "unknown", Date.now());
           socket.resume();
         });
@@ -218,8 +243,10 @@ export async function listenTls(
         socket.destroy();
       });
     }
+    let eof = false; // the peer closed; otherwise we cut the connection (or it broke)
+    socket.on("end", () => eof = true);
     socket.on("close", () => {
-      deliver(framer.end());
+      deliver(framer.end(!eof));
       sockets.delete(socket);
     });
   }
