@@ -16,7 +16,7 @@ import { normaliseSyslog } from "./syslog/normalise.ts";
 import { parseSyslog } from "./syslog/parse.ts";
 import type { Throttle } from "./throttle.ts";
 import { redactToken, type TokenPolicy } from "./tokens.ts";
-import { isValidTag } from "./units.ts";
+import { isValidTag, MAX_TAG_LENGTH, MAX_TAGS } from "./units.ts";
 
 /** What {@link Ingest} needs. */
 export interface IngestOptions {
@@ -74,6 +74,9 @@ export class Ingest {
     const parsed = parseSyslog(frame.bytes, { now, timeZone: this.#o.timeZone });
     if (parsed.parseError !== undefined) this.#o.metrics.inc(M.parseErrors, { input });
     if (frame.truncated) this.#count(M.truncated, input, "message over --max-message-bytes");
+    if (frame.incomplete) {
+      this.#count(M.incomplete, input, "connection ended inside a message, sent marked incomplete");
+    }
     const { event, tags, tokens } = normaliseSyslog(parsed, frame, input, peer, now);
     const route = this.#o.tokens.route(tokens);
     if (route.kind === "foreign") {
@@ -197,18 +200,42 @@ export class Ingest {
     if (n > 0) this.#o.log.warn("{n} {input} events: {what}", { n, input, what });
   }
 
+  /**
+   * Why an HTTP request's tags cannot be taken (the caller answers 400), or null: a tag over
+   * {@link MAX_TAG_LENGTH} characters, or more than {@link MAX_TAGS} with --tag's. Taking them
+   * would make a batch URL no HTTP front end accepts, and its events would be lost later.
+   */
+  tagsProblem(tags: readonly string[]): string | null {
+    const all = new Set(this.#o.tags);
+    for (const tag of tags) {
+      if (tag.length > MAX_TAG_LENGTH) {
+        return `The tag "${tag.slice(0, 20)}..." is ${tag.length} characters long: ` +
+          `use at most ${MAX_TAG_LENGTH}`;
+      }
+      if (isValidTag(tag)) all.add(tag);
+    }
+    if (all.size > MAX_TAGS) {
+      return `${all.size} tags (with the relay's --tag values) are too many: use at most ` +
+        `${MAX_TAGS} per request`;
+    }
+    return null;
+  }
+
   #tagKey(input: InputKind, tags: readonly string[]): string {
     if (tags.length === 0) return this.#baseKey;
     const all = new Set(this.#o.tags);
     for (const tag of tags) {
-      if (isValidTag(tag)) all.add(tag);
+      // Syslog cannot be answered: tags past the limits are left out and counted, like bad ones.
+      if (isValidTag(tag) && tag.length <= MAX_TAG_LENGTH && all.size < MAX_TAGS) all.add(tag);
+      else if (all.has(tag)) continue;
       else {
         this.#o.metrics.inc(M.tagsDropped, { input });
         const n = this.#o.throttle.hit(`tag:${input}`);
         if (n > 0) {
           this.#o.log.warn(
-            "Left out {n} invalid tags from {input} events (e.g. {tag}): Loggly accepts only " +
-              "letters, digits, -, . and _",
+            "Left out {n} tags from {input} events (e.g. {tag}): Loggly accepts only " +
+              `letters, digits, -, . and _, here at most ${MAX_TAGS} tags of ` +
+              `${MAX_TAG_LENGTH} characters`,
             { n, input, tag: JSON.stringify(tag.slice(0, 64)) },
           );
         }

@@ -6,10 +6,17 @@
 
 type Labels = Record<string, string>;
 
+interface Entry {
+  labels: Labels;
+  value: number;
+  /** For an observed gauge: reads its value whenever the registry is read. */
+  read?: () => number;
+}
+
 interface Family {
   help: string;
   type: "counter" | "gauge";
-  values: Map<string, { labels: Labels; value: number }>;
+  values: Map<string, Entry>;
 }
 
 /** One counter of one label set; see {@link Metrics.counter}. */
@@ -34,7 +41,10 @@ export class Metrics {
 
   /** Every label set of a metric with its value (none when never touched). */
   series(name: string): { labels: Labels; value: number }[] {
-    return [...this.#families.get(name)?.values.values() ?? []].map((e) => ({ ...e }));
+    return [...this.#families.get(name)?.values.values() ?? []].map((e) => ({
+      labels: e.labels,
+      value: valueOf(e),
+    }));
   }
 
   /** Sets a gauge. */
@@ -42,15 +52,21 @@ export class Metrics {
     this.#entry(name, "gauge", labels).value = value;
   }
 
+  /** Makes a gauge call `read` whenever it is read or rendered, so that it is never stale. */
+  observe(name: string, read: () => number, labels: Labels = {}): void {
+    this.#entry(name, "gauge", labels).read = read;
+  }
+
   /** Reads a counter or gauge (0 when never touched). */
   get(name: string, labels: Labels = {}): number {
-    return this.#families.get(name)?.values.get(labelKey(labels))?.value ?? 0;
+    const entry = this.#families.get(name)?.values.get(labelKey(labels));
+    return entry ? valueOf(entry) : 0;
   }
 
   /** Sums a counter over all its label sets. */
   total(name: string): number {
     let sum = 0;
-    for (const entry of this.#families.get(name)?.values.values() ?? []) sum += entry.value;
+    for (const entry of this.#families.get(name)?.values.values() ?? []) sum += valueOf(entry);
     return sum;
   }
 
@@ -65,8 +81,8 @@ export class Metrics {
     for (const [name, family] of this.#families) {
       if (family.help) lines.push(`# HELP ${name} ${family.help}`);
       lines.push(`# TYPE ${name} ${family.type}`);
-      for (const { labels, value } of family.values.values()) {
-        lines.push(`${name}${formatLabels(labels)} ${value}`);
+      for (const entry of family.values.values()) {
+        lines.push(`${name}${formatLabels(entry.labels)} ${valueOf(entry)}`);
       }
     }
     return lines.join("\n") + "\n";
@@ -81,7 +97,7 @@ export class Metrics {
     return family;
   }
 
-  #entry(name: string, type: "counter" | "gauge", labels: Labels) {
+  #entry(name: string, type: "counter" | "gauge", labels: Labels): Entry {
     const family = this.#family(name, type);
     const key = labelKey(labels);
     let entry = family.values.get(key);
@@ -91,6 +107,10 @@ export class Metrics {
     }
     return entry;
   }
+}
+
+function valueOf(entry: Entry): number {
+  return entry.read ? entry.read() : entry.value;
 }
 
 function labelKey(labels: Labels): string {
@@ -112,6 +132,7 @@ export const M = {
   received: "loggly_relay_events_received_total",
   parseErrors: "loggly_relay_parse_errors_total",
   truncated: "loggly_relay_events_truncated_total",
+  incomplete: "loggly_relay_events_incomplete_total",
   dropped: "loggly_relay_events_dropped_total",
   paused: "loggly_relay_readers_paused_total",
   tagsDropped: "loggly_relay_tags_dropped_total",

@@ -136,6 +136,15 @@ export function formatAddress(address: ListenAddress): string {
 
 const TAG = /^[A-Za-z0-9._-]+$/;
 
+/**
+ * Most distinct tags one event may carry, --tag's included. Tags travel in the request's URL,
+ * and Loggly publishes no limit of its own: this keeps that URL under 5 KB, well within what
+ * HTTP front ends accept (8 KB is common), so that no batch is ever refused for its tags.
+ */
+export const MAX_TAGS = 64;
+/** Longest tag, in characters. */
+export const MAX_TAG_LENGTH = 64;
+
 /** True when `tag` is one Loggly accepts: letters, digits, `-`, `.`, `_`. */
 export function isValidTag(tag: string): boolean {
   return TAG.test(tag);

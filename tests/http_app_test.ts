@@ -747,3 +747,32 @@ Deno.test("JSON nested deeper than 100 levels is refused per line with 400, neve
   });
   assert.equal(array.status, 200, array.text);
 });
+
+Deno.test("tags: more than 64 per request or one over 64 characters is refused with 400, never taken", async () => {
+  const t = setup({ tags: ["relay", "prod"] });
+  const body = { body: '{"n":1}' };
+  const many = Array.from({ length: 5000 }, (_, i) => `t${i}`).join(",");
+  const header = await t.send(`/inputs/${TEST_TOKEN}`, {
+    ...body,
+    headers: { "X-LOGGLY-TAG": many },
+  });
+  assert.equal(header.status, 400, header.text);
+  assert.match(header.text, /5002 tags .* at most 64/);
+  const long = "x".repeat(10_000);
+  for (const path of [`/inputs/${TEST_TOKEN}/tag/${long}/`, `/bulk/${TEST_TOKEN}/tag/a,${long}/`]) {
+    const answer = await t.send(path, body);
+    assert.equal(answer.status, 400, answer.text);
+    assert.match(answer.text, /10000 characters long: use at most 64/);
+  }
+  const v1 = await t.send("/v1/events", {
+    ...body,
+    headers: { "Content-Type": "application/json", "X-LOGGLY-TAG": many },
+  });
+  assert.equal(v1.status, 400, v1.text);
+  assert.equal(t.queue.heldEvents, 0, "nothing taken");
+  // At the limit: 62 of the request's own and the relay's 2, a 64-character one among them.
+  const fits = [...Array.from({ length: 61 }, (_, i) => `t${i}`), "y".repeat(64), "prod"];
+  const ok = await t.send(`/inputs/${TEST_TOKEN}/tag/${fits.join(",")}/`, body);
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(t.taken()[0].tags.split(",").length, 64);
+});

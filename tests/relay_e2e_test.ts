@@ -153,6 +153,25 @@ Deno.test("tags: --tag applies to all events; Loggly's syslog SD tags split batc
   }
 });
 
+Deno.test("tags: a syslog event keeps at most 64 tags of at most 64 characters; the rest counted", async () => {
+  const h = await startHarness(["--tag", "relay"]);
+  try {
+    const many = Array.from({ length: 100 }, (_, i) => `tag="t${i}"`).join(" ");
+    await sendTcp(
+      h.relay.tcp!.port,
+      `<13>1 - h app - - [${h.stub.token}@41058 ${many} tag="${"x".repeat(65)}"] many tags\n`,
+    );
+    await h.stub.waitForCount(1);
+    const [event] = h.stub.received;
+    assert.equal(event.tags.length, 64);
+    assert.ok(event.tags.includes("relay"));
+    assert.equal(h.relay.metrics.get(M.tagsDropped, { input: "tcp" }), 100 - 63 + 1);
+    assert.deepEqual(h.stub.violations, []);
+  } finally {
+    await h.stop();
+  }
+});
+
 Deno.test("outage: events received while Loggly is down all arrive after it recovers", async () => {
   const h = await startHarness();
   try {

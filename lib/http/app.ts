@@ -143,6 +143,8 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
     ok: Record<string, unknown>,
     account?: string,
   ): Promise<Response> {
+    const tagProblem = o.ingest.tagsProblem(tags);
+    if (tagProblem !== null) return fail(c, 400, tagProblem);
     if (o.queue.full) return busy(c);
     let parsed: ParsedBody;
     try {
