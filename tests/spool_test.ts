@@ -11,6 +11,7 @@ import {
   type SpoolOptions,
 } from "../lib/queue/spool.ts";
 import { run } from "./helpers.ts";
+import { spooledEvents } from "./spool_reader.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -204,6 +205,202 @@ Deno.test("spool: disk full pauses inputs (full), is counted, and recovers when 
     while (spool.pending > 0) out.push(...spool.take(500));
     assert.deepEqual(names(out), names(pushed));
     await spool.close();
+  });
+});
+
+/** `promise`, or an error naming `what` after `ms`: a spool that stays stuck fails, not hangs. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `condition` every 10 ms until it holds; an error naming `what` after `ms`. */
+async function until(
+  condition: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Fills the file system under `dir` to the last byte with `dir/filler`. */
+async function fillDisk(dir: string): Promise<void> {
+  await run("dd", ["if=/dev/zero", `of=${dir}/filler`, "bs=4k"]); // ends with "No space left"
+}
+
+/** Bytes of the spool's files in `dir`: at most what starting it afresh could free. */
+function spoolFileBytes(dir: string): number {
+  return [...Deno.readDirSync(dir)].reduce(
+    (sum, e) => sum + Deno.statSync(`${dir}/${e.name}`).size,
+    0,
+  );
+}
+
+/** Closes `spool` even after a failed assertion (a second close is a no-op or throws). */
+async function closeQuietly(spool: Spool): Promise<void> {
+  try {
+    await spool.close();
+  } catch {
+    // closed already
+  }
+}
+
+const LOST_AT_EXIT = { input: "any", reason: "spool write failed at exit" };
+
+Deno.test("spool: a disk the spool filled itself is free again once everything is delivered; nothing is sent twice", async () => {
+  await withTmpfs("2m", "", async (dir) => {
+    const metrics = new Metrics();
+    const path = `${dir}/spool`;
+    const spool = openSpool(options(path, { metrics, cacheBytes: 64 << 20 }));
+    let pushed = 0;
+    try {
+      // Loggly is down: the spool takes events until its write-ahead log has filled the disk.
+      while (!spool.full && pushed < 20_000) {
+        for (let i = 0; i < 100; i++) spool.push(record(pushed++, 400));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.ok(spool.full, "the spool never noticed the full disk");
+      assert.ok(metrics.get(M.spoolWriteErrors) >= 1);
+      const notFull = spool.whenNotFull();
+      const flushed = spool.flushed();
+      // Loggly is back: everything is delivered, from memory.
+      while (spool.pending > 0) spool.ack(spool.take(100));
+      assert.equal(spool.heldEvents, 0);
+      await within(notFull, 3000, "whenNotFull after every event was delivered");
+      await within(flushed, 3000, "flushed after every event was delivered");
+      assert.equal(spool.full, false);
+      // New events are written again: the delivered ones no longer hold the disk.
+      for (let i = 0; i < 10; i++) spool.push(record(pushed + i));
+      await within(spool.flushed(), 5000, "flushed for events pushed after the delivery");
+      assert.equal(spool.full, false);
+      await spool.close();
+      assert.equal(metrics.get(M.dropped, LOST_AT_EXIT), 0, "delivered events counted as lost");
+    } finally {
+      await closeQuietly(spool);
+    }
+    // Only the undelivered events are on disk: a restart sends none of the delivered again.
+    const onDisk = (await spooledEvents(path)).map((event) => String(event.message));
+    assert.deepEqual(onDisk, Array.from({ length: 10 }, (_, i) => `e${pushed + i}`));
+    const reopened = new Metrics();
+    const again = openSpool(options(path, { metrics: reopened }));
+    try {
+      assert.equal(reopened.get(M.spoolRecovered), 10);
+      assert.equal(reopened.get(M.spoolReplayed), 0);
+      assert.equal(again.take(100).length, 10);
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+Deno.test("spool: on a full disk, events delivered before they were written are neither written nor counted lost", async () => {
+  await withTmpfs("1m", "", async (dir) => {
+    const metrics = new Metrics();
+    const path = `${dir}/spool`;
+    const spool = openSpool(options(path, { metrics, cacheBytes: 64 << 20 }));
+    try {
+      await fillDisk(dir); // by someone else: starting the spool afresh frees too little
+      const first = Array.from({ length: 1000 }, (_, i) => record(i, 400));
+      for (const r of first) spool.push(r);
+      assert.ok(spoolFileBytes(path) < 400_000, "the spool's own files are small");
+      await until(() => spool.full, 5000, "full on a full disk");
+      const firstWritten = spool.flushed(); // an HTTP request waiting for the first 1000
+      for (let i = 1000; i < 2000; i++) spool.push(record(i, 400));
+      const allWritten = spool.flushed();
+      let firstDone = false;
+      let allDone = false;
+      firstWritten.then(() => firstDone = true);
+      allWritten.then(() => allDone = true);
+      const taken = spool.take(2000);
+      assert.equal(taken.length, 2000);
+      // The first 1000 are delivered from memory: their waiter is done, the rest still waits.
+      spool.ack(taken.slice(0, 1000));
+      await within(firstWritten, 1000, "flushed for delivered events");
+      assert.ok(firstDone && !allDone);
+      assert.ok(spool.full, "1000 events still wait in memory for the disk");
+      spool.ack(taken.slice(1000, 1500));
+      assert.ok(spool.full && !allDone, "500 events still wait in memory for the disk");
+      await spool.close();
+      // Lost: only the 500 that were neither written nor delivered.
+      assert.equal(metrics.get(M.dropped, LOST_AT_EXIT), 500);
+      assert.equal(spool.heldEvents, 0);
+    } finally {
+      await closeQuietly(spool);
+    }
+    await Deno.remove(`${dir}/filler`);
+    assert.deepEqual(await spooledEvents(path), []);
+  });
+});
+
+Deno.test("spool: on a full disk, delivering every event waiting in memory ends the back-pressure", async () => {
+  await withTmpfs("1m", "", async (dir) => {
+    const metrics = new Metrics();
+    const path = `${dir}/spool`;
+    const spool = openSpool(options(path, { metrics, cacheBytes: 64 << 20 }));
+    try {
+      await fillDisk(dir);
+      for (let i = 0; i < 2000; i++) spool.push(record(i, 400));
+      await until(() => spool.full, 5000, "full on a full disk");
+      const notFull = spool.whenNotFull();
+      const flushed = spool.flushed();
+      spool.ack(spool.take(2000));
+      await within(notFull, 1000, "whenNotFull after delivery, the disk still full");
+      await within(flushed, 1000, "flushed after delivery, the disk still full");
+      assert.equal(spool.full, false);
+      await spool.close();
+      assert.equal(metrics.get(M.dropped, LOST_AT_EXIT), 0);
+    } finally {
+      await closeQuietly(spool);
+    }
+  });
+});
+
+Deno.test("spool: while inserts fail for want of space, acks are still committed; freed space resumes writes", async () => {
+  await withTmpfs("2m", "", async (dir) => {
+    const metrics = new Metrics();
+    const path = `${dir}/spool`;
+    const spool = openSpool(options(path, { metrics, cacheBytes: 64 << 20 }));
+    const before = Array.from({ length: 200 }, (_, i) => record(i, 200));
+    const after = Array.from({ length: 3000 }, (_, i) => record(200 + i, 400));
+    try {
+      for (const r of before) spool.push(r);
+      await spool.flushed();
+      const inFlight = spool.take(200);
+      // Room for deleting a few pages, not for 1.3 MB of new events.
+      await fillDisk(dir);
+      await Deno.truncate(`${dir}/filler`, (await Deno.stat(`${dir}/filler`)).size - (384 << 10));
+      for (const r of after) spool.push(r);
+      await until(() => spool.full, 5000, "full when the new events do not fit");
+      // 199 of those on disk are delivered; one stays in flight, so the spool is kept.
+      spool.ack(inFlight.slice(1));
+      await until(
+        async () => (await spooledEvents(path)).length === 1,
+        5000,
+        "the acked events deleted while the inserts fail",
+      );
+      assert.ok(spool.full, "3000 events still wait in memory for the disk");
+      // Space returns: the waiting events are written and the inputs resume.
+      await Deno.remove(`${dir}/filler`);
+      await within(spool.whenNotFull(), 5000, "whenNotFull once space returned");
+      await within(spool.flushed(), 5000, "flushed once space returned");
+      await spool.close();
+      assert.equal(metrics.get(M.dropped, LOST_AT_EXIT), 0);
+    } finally {
+      await closeQuietly(spool);
+    }
+    const onDisk = (await spooledEvents(path)).map((event) => String(event.message));
+    assert.deepEqual(onDisk.map((m) => m.replace(/x+$/, "")), names([before[0], ...after]));
   });
 });
 

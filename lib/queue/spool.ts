@@ -139,15 +139,40 @@ function explain(error: unknown, options: SpoolOptions): SpoolError {
   return new SpoolError(message, { cause: error });
 }
 
+/** The statements a spool runs, prepared on one database. */
+interface Statements {
+  insert: StatementSync;
+  insertMany: StatementSync;
+  deleteRange: StatementSync;
+  countRange: StatementSync;
+  countAll: StatementSync;
+  setTaken: StatementSync;
+  readBacklog: StatementSync;
+}
+
+function prepare(db: DatabaseSync): Statements {
+  return {
+    insert: db.prepare("INSERT INTO events (id, tags, body, token) VALUES (?, ?, ?, ?)"),
+    insertMany: db.prepare(
+      "INSERT INTO events (id, tags, body, token) VALUES " +
+        Array(INSERT_ROWS).fill("(?, ?, ?, ?)").join(","),
+    ),
+    deleteRange: db.prepare("DELETE FROM events WHERE id BETWEEN ? AND ?"),
+    countRange: db.prepare("SELECT count(*) AS n FROM events WHERE id BETWEEN ? AND ?"),
+    countAll: db.prepare("SELECT count(*) AS n FROM events"),
+    setTaken: db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('taken', ?)"),
+    readBacklog: db.prepare(
+      "SELECT id, tags, body, token FROM events WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+    ),
+  };
+}
+
 /** The SQLite-backed {@link EventQueue}. */
 export class Spool implements EventQueue {
-  readonly #db: DatabaseSync;
+  /** Replaced only when a full disk makes the spool start over ({@link Spool.#startOver}). */
+  #db: DatabaseSync;
+  #sql: Statements;
   readonly #o: SpoolOptions;
-  readonly #insert: StatementSync;
-  readonly #insertMany: StatementSync;
-  readonly #deleteRange: StatementSync;
-  readonly #setTaken: StatementSync;
-  readonly #readBacklog: StatementSync;
   /** Recent records, ids #cacheStart .. #nextId - 1, in order. */
   #cache: QueuedRecord[] = [];
   #cacheHead = 0;
@@ -158,15 +183,25 @@ export class Spool implements EventQueue {
   #readId: number;
   /** Records on disk only, not yet taken (ids below #cacheStart). */
   #backlog: number;
+  /** Records pushed but not yet committed, in id order; everything below the first is on disk. */
   #toInsert: QueuedRecord[] = [];
+  /** Acked ids that are on disk, to delete in the next commit. */
   #toDelete: number[] = [];
   #takenThrough: number;
   #commitTimer: ReturnType<typeof setTimeout> | undefined;
   #syncTimer: ReturnType<typeof setInterval> | undefined;
   #wakeTimer: ReturnType<typeof setInterval> | undefined;
-  #flushWaiters: (() => void)[] = [];
+  /** Callers of `flushed`, each with the last id pushed before it asked. */
+  #flushWaiters: { through: number; wake: () => void }[] = [];
+  /** True while records wait in memory because the disk refused them (back-pressure). */
   #failing = false;
+  /** True from a logged write failure until a commit with records works again. */
+  #failureLogged = false;
   #lastFailureLog = -Infinity;
+  #lastCheckpointLog = -Infinity;
+  #closed = false;
+  /** True from starting over on a full disk until records are written again. */
+  #startedOver = false;
   #heldEvents: number;
   #heldBytes: number;
   #notFullWaiters: (() => void)[] = [];
@@ -174,17 +209,8 @@ export class Spool implements EventQueue {
 
   constructor(db: DatabaseSync, options: SpoolOptions) {
     this.#db = db;
+    this.#sql = prepare(db);
     this.#o = options;
-    this.#insert = db.prepare("INSERT INTO events (id, tags, body, token) VALUES (?, ?, ?, ?)");
-    this.#insertMany = db.prepare(
-      "INSERT INTO events (id, tags, body, token) VALUES " +
-        Array(INSERT_ROWS).fill("(?, ?, ?, ?)").join(","),
-    );
-    this.#deleteRange = db.prepare("DELETE FROM events WHERE id BETWEEN ? AND ?");
-    this.#setTaken = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('taken', ?)");
-    this.#readBacklog = db.prepare(
-      "SELECT id, tags, body, token FROM events WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
-    );
     const stats = db.prepare(
       "SELECT count(*) AS n, coalesce(sum(length(body)), 0) AS bytes, min(id) AS first, " +
         "max(id) AS last FROM events",
@@ -283,7 +309,7 @@ export class Spool implements EventQueue {
   #takeBacklog(max: number): QueuedRecord[] {
     let rows: { id: number; tags: string; body: Uint8Array; token: string | null }[];
     try {
-      rows = this.#readBacklog.all(this.#readId, this.#cacheStart, max) as typeof rows;
+      rows = this.#sql.readBacklog.all(this.#readId, this.#cacheStart, max) as typeof rows;
     } catch (error) {
       // A damaged page under the backlog: skip to what memory holds rather than crash on every
       // start. The rows stay in the file; they are counted and named here.
@@ -312,25 +338,34 @@ export class Spool implements EventQueue {
   }
 
   ack(records: readonly QueuedRecord[]): void {
+    // Ids from the first uncommitted record on are not on disk: those records are never written.
+    const unwritten = this.#toInsert.length === 0 ? Infinity : this.#toInsert[0].id!;
+    let cancelled: Set<number> | undefined;
     for (const record of records) {
-      this.#toDelete.push(record.id!);
+      if (record.id! < unwritten) this.#toDelete.push(record.id!);
+      else (cancelled ??= new Set()).add(record.id!);
       this.#heldBytes -= record.bytes.length;
     }
     this.#heldEvents -= records.length;
+    if (cancelled !== undefined) this.#cancel(cancelled);
     this.#scheduleCommit();
     this.#wakeIfNotFull();
   }
 
   flushed(): Promise<void> {
-    if (this.#toInsert.length === 0 && !this.#failing) return Promise.resolve();
-    return new Promise((resolve) => this.#flushWaiters.push(resolve));
+    if (this.#toInsert.length === 0) return Promise.resolve();
+    const through = this.#nextId - 1;
+    return new Promise((wake) => this.#flushWaiters.push({ through, wake }));
   }
 
   close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     clearInterval(this.#syncTimer);
     clearInterval(this.#wakeTimer);
     this.#commit();
+    this.#closed = true;
     clearTimeout(this.#commitTimer); // a failed last commit must not retry on a closed database
+    // Only events neither written nor delivered: those delivered from memory were cancelled.
     if (this.#toInsert.length > 0) {
       this.#o.log.error("{events} events could not be written to the spool before exit: lost", {
         events: this.#toInsert.length,
@@ -342,13 +377,15 @@ export class Spool implements EventQueue {
       );
       this.#heldEvents -= this.#toInsert.length;
     }
-    try {
-      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    } catch (error) {
-      this.#o.log.warn("Spool checkpoint at close failed: {error}", { error });
+    if (this.#db.isOpen) {
+      try {
+        this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      } catch (error) {
+        this.#o.log.warn("Spool checkpoint at close failed: {error}", { error });
+      }
+      this.#db.close();
     }
-    this.#db.close();
-    for (const wake of this.#flushWaiters.splice(0)) wake();
+    for (const waiter of this.#flushWaiters.splice(0)) waiter.wake();
     return Promise.resolve();
   }
 
@@ -360,29 +397,142 @@ export class Spool implements EventQueue {
   #commit(): void {
     clearTimeout(this.#commitTimer);
     this.#commitTimer = undefined;
-    if (this.#toInsert.length === 0 && this.#toDelete.length === 0) {
-      this.#recovered();
-      return;
-    }
+    if (this.#closed || (this.#toInsert.length === 0 && this.#toDelete.length === 0)) return;
+    if (!this.#db.isOpen) this.#reopen();
+    if (this.#failing) this.#checkpointQuietly();
     const taken = this.#readId - 1;
     try {
       this.#db.exec("BEGIN");
       this.#insertAll(this.#toInsert);
-      // Acks come a batch at a time, mostly in id order: delete whole ranges, not single rows.
-      for (const [first, last] of ranges(this.#toDelete)) this.#deleteRange.run(first, last);
-      if (taken > this.#takenThrough) this.#setTaken.run(taken);
+      this.#deleteAcked(taken);
       this.#db.exec("COMMIT");
     } catch (error) {
       this.#rollback();
-      this.#fail(error);
+      // The acks must not wait for the inserts: a delivered event left on disk would be sent
+      // again after a restart, and while it is there its space cannot be reused.
+      if (this.#toInsert.length > 0) this.#commitAcks(taken);
+      if (/\bfull\b/i.test(reason(error)) && this.#startOver()) {
+        this.#o.metrics.inc(M.spoolWriteErrors);
+        this.#commit(); // what waits in memory, into the new database
+      } else {
+        this.#fail(error);
+      }
       return;
     }
     this.#takenThrough = Math.max(this.#takenThrough, taken);
+    const inserted = this.#toInsert.length > 0;
     this.#toInsert = [];
     this.#toDelete = [];
-    this.#recovered();
+    if (inserted) {
+      this.#startedOver = false;
+      this.#recovered();
+    }
     this.#trimCache();
-    for (const wake of this.#flushWaiters.splice(0)) wake();
+    for (const waiter of this.#flushWaiters.splice(0)) waiter.wake();
+  }
+
+  /** Deletes the acked records and moves the "taken" watermark, inside an open transaction. */
+  #deleteAcked(taken: number): void {
+    // Acks come a batch at a time, mostly in id order: delete whole ranges, not single rows.
+    for (const [first, last] of ranges(this.#toDelete)) this.#sql.deleteRange.run(first, last);
+    if (taken > this.#takenThrough) this.#sql.setTaken.run(taken);
+  }
+
+  /** Last resort on a full disk: if all on it was delivered, a new database; false if not done. */
+  #startOver(): boolean {
+    // SQLite can then neither delete (that needs room in its log, as much as the pages the events
+    // fill) nor empty its log (that needs room in the database). When every event on disk was
+    // delivered, the files hold nothing to keep: removing them frees what the spool itself filled,
+    // and nothing delivered is sent again after a restart. Once until records are written again,
+    // so that a disk filled by others does not make the spool remove its files over and over.
+    if (this.#startedOver) return false;
+    // Cheap first: events held that are not waiting in memory are on disk, not yet acked.
+    if (this.#heldEvents !== this.#toInsert.length || this.#backlog !== 0) return false;
+    try {
+      if (!this.#onlyAckedOnDisk()) return false;
+      this.#db.close();
+    } catch {
+      return false;
+    }
+    const path = `${this.#o.dir}/spool.db`;
+    let removed = true;
+    // The log first: a log left beside a new database would be read into it.
+    for (const suffix of ["-wal", "-shm", ""]) {
+      try {
+        Deno.removeSync(path + suffix);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) continue;
+        removed = false;
+        break;
+      }
+    }
+    this.#reopen(); // the new database, or the old one if its files could not be removed
+    if (!removed) return false;
+    this.#startedOver = true;
+    this.#toDelete = [];
+    this.#takenThrough = 0; // written again with the next commit
+    this.#readId = Math.max(this.#readId, this.#cacheStart); // nothing untaken was on disk
+    this.#o.log.warn(
+      "The disk under the spool in {dir} is full and every event in the spool was delivered: " +
+        "began the spool afresh to free its space",
+      { dir: this.#o.dir },
+    );
+    return true;
+  }
+
+  /** True when every event in the database is among the acked ones (reads only). */
+  #onlyAckedOnDisk(): boolean {
+    let acked = 0;
+    for (const [first, last] of ranges(this.#toDelete)) {
+      acked += (this.#sql.countRange.get(first, last) as { n: number }).n;
+    }
+    return acked === (this.#sql.countAll.get() as { n: number }).n;
+  }
+
+  /** Opens the database again after {@link Spool.#startOver}; on failure, commits retry it. */
+  #reopen(): void {
+    try {
+      this.#db = openDatabase(`${this.#o.dir}/spool.db`, this.#o);
+      this.#sql = prepare(this.#db);
+    } catch (error) {
+      this.#o.log.error("Cannot open the spool in {dir} again ({error}); retrying", {
+        dir: this.#o.dir,
+        error: reason(error),
+      });
+    }
+  }
+
+  /** Commits only the acks and the watermark, after a transaction with inserts failed. */
+  #commitAcks(taken: number): void {
+    if (this.#toDelete.length === 0 && taken <= this.#takenThrough) return;
+    try {
+      this.#db.exec("BEGIN");
+      this.#deleteAcked(taken);
+      this.#db.exec("COMMIT");
+    } catch {
+      this.#rollback(); // the disk refuses even these: they are retried with the inserts
+      return;
+    }
+    this.#takenThrough = Math.max(this.#takenThrough, taken);
+    this.#toDelete = [];
+  }
+
+  /** Drops acked records from the uncommitted ones; with none left, back-pressure ends. */
+  #cancel(ids: ReadonlySet<number>): void {
+    this.#toInsert = this.#toInsert.filter((record) => !ids.has(record.id!));
+    const unwritten = this.#toInsert.length === 0 ? Infinity : this.#toInsert[0].id!;
+    if (this.#flushWaiters.length > 0) {
+      const waiting = this.#flushWaiters;
+      this.#flushWaiters = waiting.filter((waiter) => waiter.through >= unwritten);
+      for (const waiter of waiting) if (waiter.through < unwritten) waiter.wake();
+    }
+    if (this.#toInsert.length === 0 && this.#failing) {
+      // Nothing is held only in memory any more: accept events again and try the disk with the
+      // next ones at the usual pace, not after the failed commit's retry delay.
+      this.#failing = false;
+      clearTimeout(this.#commitTimer);
+      this.#commitTimer = undefined;
+    }
   }
 
   /** Inserts `records`, many rows per statement (one statement per row costs twice the CPU). */
@@ -397,18 +547,21 @@ export class Spool implements EventQueue {
         values[i * 4 + 2] = r.bytes;
         values[i * 4 + 3] = r.token ?? null;
       }
-      this.#insertMany.run(...values);
+      this.#sql.insertMany.run(...values);
     }
     for (; at < records.length; at++) {
       const r = records[at];
-      this.#insert.run(r.id!, r.tags, r.bytes, r.token ?? null);
+      this.#sql.insert.run(r.id!, r.tags, r.bytes, r.token ?? null);
     }
   }
 
+  /** A commit with records went through: the disk takes writes again. */
   #recovered(): void {
-    if (!this.#failing) return;
     this.#failing = false;
-    this.#o.log.info("Spool writes work again; accepting events");
+    if (this.#failureLogged) {
+      this.#failureLogged = false;
+      this.#o.log.info("Spool writes work again; accepting events");
+    }
     this.#wakeIfNotFull();
   }
 
@@ -420,16 +573,22 @@ export class Spool implements EventQueue {
     }
   }
 
-  /** A failed write (disk full, I/O error): hold events in memory, push back, retry. */
+  /** A failed write (disk full, I/O error): records wait in memory, inputs push back; retry. */
   #fail(error: unknown): void {
-    this.#failing = true;
+    this.#failing = this.#toInsert.length > 0;
     this.#o.metrics.inc(M.spoolWriteErrors);
     const now = Date.now();
     if (now - this.#lastFailureLog >= 10_000) {
       this.#lastFailureLog = now;
+      this.#failureLogged = true;
       this.#o.log.error(
-        "Cannot write the spool in {dir} ({error}); inputs are paused (UDP drops) until it can " +
-          "be written again: free disk space or fix the directory",
+        this.#failing
+          ? "Cannot write the spool in {dir} ({error}); inputs are paused (UDP drops) while " +
+            "events wait in memory, until they are written or delivered: free disk space or fix " +
+            "the directory"
+          : "Cannot write the spool in {dir} ({error}); delivered events stay in it, and may be " +
+            "sent again after a restart, until it can be written: free disk space or fix the " +
+            "directory",
         { dir: this.#o.dir, error: reason(error) },
       );
     }
@@ -454,14 +613,27 @@ export class Spool implements EventQueue {
   }
 
   #checkpoint(): void {
+    if (!this.#db.isOpen) return; // a start over could not open the new database yet
     try {
       this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)"); // fsyncs the WAL, then the database
     } catch (error) {
       // The commits themselves went through: count and log, but do not stop the inputs.
       this.#o.metrics.inc(M.spoolWriteErrors);
-      this.#o.log.warn("Spool checkpoint failed ({error}); retrying in a second", {
-        error: reason(error),
-      });
+      const now = Date.now();
+      if (now - this.#lastCheckpointLog < 10_000) return;
+      this.#lastCheckpointLog = now;
+      this.#o.log.warn("Spool checkpoint failed ({error}); retrying", { error: reason(error) });
+    }
+  }
+
+  /** Checkpoints before a failed commit is retried; errors are left to the commit. */
+  #checkpointQuietly(): void {
+    // A write-ahead log that filled the disk is reused from its start only once checkpointed,
+    // which the `os` and `always` policies otherwise do at ~32 MiB.
+    try {
+      this.#db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch {
+      // still no room: the commit that follows fails, and is counted, too
     }
   }
 
