@@ -1,7 +1,10 @@
 /**
  * loggly-relay: receive syslog and forward it to Loggly. Wiring only: read the command line,
- * start the relay, stop it on SIGINT/SIGTERM, and exit with a meaningful code
- * (0 done, 1 runtime failure, 2 bad usage).
+ * start the relay, stop it on SIGINT/SIGTERM, and exit with a meaningful code: 0 stopped with
+ * every accepted event delivered or kept in the spool, 1 runtime failure, 2 bad usage, 3 stopped
+ * with events lost (not delivered, or in requests the shutdown timeout aborted, and no spool
+ * keeping them; or the spool could not write them). Events dropped before they were queued are
+ * reported at shutdown and do not change the code.
  *
  * @module
  */
@@ -9,7 +12,7 @@ import { ConfigError, parseCommand } from "./lib/config.ts";
 import { logger, setupLogging, stopLogging } from "./lib/log.ts";
 import { makeRedactor } from "./lib/redact.ts";
 import { startRelay } from "./lib/relay.ts";
-import { shutdownReport } from "./lib/shutdown.ts";
+import { EXIT, exitCode, shutdownReport } from "./lib/shutdown.ts";
 import { USAGE } from "./lib/usage.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -23,15 +26,15 @@ async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`loggly-relay: ${error.message}\n\n${USAGE}`);
-    return 2;
+    return EXIT.usage;
   }
   if (command.kind === "help") {
     console.log(USAGE);
-    return 0;
+    return EXIT.ok;
   }
   if (command.kind === "version") {
     console.log(`loggly-relay ${VERSION}`);
-    return 0;
+    return EXIT.ok;
   }
   const { config, notices } = command;
   await setupLogging({
@@ -62,13 +65,13 @@ async function main(args: string[]): Promise<number> {
       signal,
       ms: config.shutdownTimeoutMs,
     });
-    const unsent = await relay.stop();
-    const state = { unsent, durable: relay.durable, dryRun: config.dryRun };
+    const left = await relay.shutdown();
+    const state = { ...left, durable: relay.durable, dryRun: config.dryRun };
     for (const line of shutdownReport(relay.metrics, state)) log[line.level](line.message);
-    return 0;
+    return exitCode(state);
   } catch (error) {
     log.error("{message}", { message: error instanceof Error ? error.message : String(error) });
-    return 1;
+    return EXIT.failure;
   } finally {
     await stopLogging();
   }

@@ -1,4 +1,4 @@
-import type { Drain } from "./loggly/sender.ts";
+import type { Drain, Undelivered } from "./loggly/sender.ts";
 import type { EventQueue } from "./queue/queue.ts";
 import { Notifier } from "./signal.ts";
 
@@ -22,14 +22,14 @@ export class DryRunDrain implements Drain {
     this.#loop ??= this.#run();
   }
 
-  async stop(timeoutMs: number): Promise<number> {
+  async stop(timeoutMs: number): Promise<Undelivered> {
     this.#stopping = true;
     this.#wake.notify();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
     await Promise.race([this.#loop, timeout]); // stdout may be blocked by a stalled reader
     clearTimeout(timer);
-    return this.#queue.heldEvents;
+    return { unsent: this.#queue.heldEvents, inFlight: 0 }; // nothing is ever in flight
   }
 
   async #run(): Promise<void> {

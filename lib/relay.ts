@@ -11,7 +11,7 @@ import { DryRunDrain } from "./dry_run.ts";
 import { Ingest } from "./ingest.ts";
 import { logger } from "./log.ts";
 import { makeDeadLetter } from "./loggly/dead_letter.ts";
-import { type Drain, Sender } from "./loggly/sender.ts";
+import { type Drain, Sender, type Undelivered } from "./loggly/sender.ts";
 import { M, Metrics } from "./metrics.ts";
 import { MemoryQueue } from "./queue/memory_queue.ts";
 import type { EventQueue } from "./queue/queue.ts";
@@ -48,8 +48,19 @@ export interface Relay {
   reload(): void;
   /** True when unsent events stay on disk for the next start. */
   readonly durable: boolean;
-  /** Stops the listeners, then flushes for up to `timeoutMs`; returns the events left unsent. */
+  /** Stops like {@link Relay.shutdown}; returns the events left (with a spool, those kept in it). */
   stop(timeoutMs?: number): Promise<number>;
+  /**
+   * Stops the listeners, then flushes for up to `timeoutMs`; says which events were left unsent,
+   * which were in requests the timeout aborted, and which a spool could not keep.
+   */
+  shutdown(timeoutMs?: number): Promise<Leftover>;
+}
+
+/** The events a relay still held when it stopped. */
+export interface Leftover extends Undelivered {
+  /** Of those, events the spool could not write at exit: lost even with --spool (else 0). */
+  notSpooled: number;
 }
 
 /** How often a recurring problem (drops, truncation) is logged at most. */
@@ -150,6 +161,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
           listenTls(address, listenerDeps, files, {
             ...streamOptions,
             maxVersion: config.tlsMaxVersion,
+            handshakeTimeoutMs: config.handshakeTimeoutMs,
           }),
       );
       bound.tls = tlsListener;
@@ -175,7 +187,16 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
         maxBodyBytes: config.httpMaxBodyBytes,
         unhealthy: () => unhealthy(queue, drain, now(), config.healthFailingAfterMs),
       });
-      bound.http = await bind("http", http, () => serveHttp(http, app, tls));
+      bound.http = await bind("http", http, () =>
+        serveHttp(http, app, tls, {
+          handshakeTimeoutMs: config.handshakeTimeoutMs,
+          onHandshakeTimeout: (peer) =>
+            ingest.connectionClosed(
+              "http",
+              "handshake timeout",
+              `${peer} did not finish its TLS handshake within --handshake-timeout`,
+            ),
+        }));
     }
   } catch (error) {
     await Promise.all(Object.values(bound).map((l) => l.close()));
@@ -184,15 +205,22 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   }
   const listeners = Object.values(bound);
   drain.start();
-  const gauges = setInterval(() => {
-    metrics.set(M.queueEvents, queue.heldEvents);
-    metrics.set(M.queueBytes, queue.heldBytes);
-  }, 1000);
+  // Read when /metrics is rendered, so the gauges are exact at scrape time.
+  metrics.observe(M.queueEvents, () => queue.heldEvents);
+  metrics.observe(M.queueBytes, () => queue.heldBytes);
   for (const [kind, l] of Object.entries(bound)) {
     const what = kind === "http" ? (config.httpTlsCert ? "HTTPS" : "HTTP") : `syslog over ${kind}`;
     log.info("Listening for {what} on {address}", { what, address: formatAddress(l.address) });
   }
   const [udp, tcp] = [bound.udp ?? null, bound.tcp ?? null];
+  const shutdown = async (timeoutMs = config.shutdownTimeoutMs): Promise<Leftover> => {
+    await Promise.all(listeners.map((l) => l.close()));
+    const { unsent, inFlight } = await drain.stop(timeoutMs);
+    const held = queue.heldEvents;
+    await queue.close();
+    // After close: a spool that could not write its last events no longer counts them as kept.
+    return { unsent, inFlight, notSpooled: held - queue.heldEvents };
+  };
   return {
     udp: udp?.address ?? null,
     tcp: tcp?.address ?? null,
@@ -204,13 +232,10 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       tlsListener?.reload();
     },
     async stop(timeoutMs = config.shutdownTimeoutMs) {
-      await Promise.all(listeners.map((l) => l.close()));
-      await drain.stop(timeoutMs);
-      clearInterval(gauges);
-      await queue.close();
-      // After close: a spool that could not write its last events no longer counts them as kept.
-      return queue.heldEvents;
+      const left = await shutdown(timeoutMs);
+      return left.unsent + left.inFlight - left.notSpooled;
     },
+    shutdown,
   };
 }
 

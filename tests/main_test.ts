@@ -92,7 +92,7 @@ Deno.test("SIGTERM: stops inputs, flushes queued events, exits 0; the token neve
   }
 });
 
-Deno.test("Loggly unreachable: errors are logged with the URL redacted, shutdown reports the loss", async () => {
+Deno.test("Loggly unreachable: errors are logged with the URL redacted, shutdown reports the loss, exit 3", async () => {
   const stub = new LogglyStub(TEST_TOKEN).start();
   await stub.stop();
   const p = new RelayProcess([
@@ -111,13 +111,13 @@ Deno.test("Loggly unreachable: errors are logged with the URL redacted, shutdown
   const { tcp } = await p.ready();
   await sendTcp(tcp, "<13>lost in the outage\n");
   await waitUntil(() => p.stderr.includes("retry 2"));
-  assert.equal(await p.stop("SIGINT"), 0);
-  assert.match(p.stderr, /1 events not delivered/);
+  assert.equal(await p.stop("SIGINT"), 3);
+  assert.match(p.stderr, /Stopped with 1 events not delivered to Loggly \(0 delivered\)/);
   assert.match(p.stderr, /\/bulk\/\[REDACTED\]/);
   assert.ok(!p.stderr.includes(TEST_TOKEN), "token in stderr");
 });
 
-Deno.test("403 from Loggly is logged as a token problem, without the token", async () => {
+Deno.test("403 from Loggly is logged as a token problem, without the token; exit 3", async () => {
   const stub = new LogglyStub(TEST_TOKEN).start();
   stub.fail({ status: 403, times: 1000 });
   const p = new RelayProcess([
@@ -136,9 +136,10 @@ Deno.test("403 from Loggly is logged as a token problem, without the token", asy
     const { tcp } = await p.ready();
     await sendTcp(tcp, "<13>refused token\n");
     await waitUntil(() => p.stderr.includes("token was refused"));
-    assert.equal(await p.stop(), 0);
+    assert.equal(await p.stop(), 3);
     assert.ok(!p.stderr.includes(TEST_TOKEN));
-    assert.match(p.stderr, /1 events not delivered/);
+    // Retried every 50 ms: the stop may catch the event in a request or between two.
+    assert.match(p.stderr, /Stopped with 1 events (not delivered|in requests aborted)/);
   } finally {
     await stub.stop();
   }
@@ -242,4 +243,93 @@ Deno.test("running out of file descriptors pauses accepting; the TCP listener re
     return p.stdout.includes("after the storm");
   }, 15_000);
   assert.equal(await p.stop(), 0);
+});
+
+/** The relay's /metrics, as text (open on loopback). */
+async function scrape(p: RelayProcess): Promise<string> {
+  await waitUntil(() => p.ports.http !== undefined);
+  const response = await fetch(`http://127.0.0.1:${p.ports.http}/metrics`);
+  return await response.text();
+}
+
+/** A metric's value in /metrics text (NaN when absent). */
+function metric(text: string, series: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? NaN : Number(line.slice(series.length + 1));
+}
+
+/** The relay's flags for the shutdown tests: quick, with /metrics on loopback. */
+function stoppingRelay(stub: LogglyStub, extra: string[] = []): RelayProcess {
+  return new RelayProcess([
+    "--token",
+    TEST_TOKEN,
+    "--loggly-url",
+    stub.url,
+    "--linger",
+    "10ms",
+    "--retry-max-delay",
+    "50ms",
+    "--shutdown-timeout",
+    "300ms",
+    "--http",
+    "127.0.0.1:0",
+    ...extra,
+  ]);
+}
+
+Deno.test("SIGTERM with Loggly down and no spool: exit 3, every undelivered event counted", async () => {
+  const stub = new LogglyStub(TEST_TOKEN).start();
+  await stub.stop(); // connection refused for the whole test
+  const p = stoppingRelay(stub);
+  try {
+    const { tcp } = await p.ready();
+    await sendTcp(tcp, Array.from({ length: 50 }, (_, i) => `<13>lost ${i}\n`).join(""));
+    await waitUntil(async () => metric(await scrape(p), "loggly_relay_queue_events") === 50);
+    await waitUntil(() => p.stderr.includes("Loggly is failing"));
+    assert.equal(await p.stop("SIGTERM"), 3);
+    assert.match(p.stderr, /Stopped with 50 events not delivered to Loggly \(0 delivered\)/);
+    assert.ok(!p.stderr.includes(TEST_TOKEN), "token in stderr");
+  } finally {
+    await p.stop().catch(() => {});
+  }
+});
+
+Deno.test("SIGTERM with requests in flight at the timeout: those are told apart, exit 3", async () => {
+  const stub = new LogglyStub(TEST_TOKEN).start();
+  stub.hold = true; // Loggly reads the requests and does not answer
+  // One event per request, one request at a time: the first is in flight, two wait for it.
+  const p = stoppingRelay(stub, ["--concurrency", "1", "--batch-max-events", "1"]);
+  try {
+    const { tcp } = await p.ready();
+    await sendTcp(tcp, "<13>one\n<13>two\n<13>three\n");
+    await waitUntil(async () => metric(await scrape(p), "loggly_relay_queue_events") === 3);
+    await waitUntil(() => stub.openRequests === 1);
+    assert.equal(await p.stop("SIGTERM"), 3);
+    assert.match(
+      p.stderr,
+      /Stopped with 2 events not delivered to Loggly and 1 in requests aborted at the shutdown timeout, which Loggly may or may not have received \(0 delivered\)/,
+    );
+  } finally {
+    await p.stop().catch(() => {});
+    stub.hold = false;
+    stub.release();
+    await stub.stop();
+  }
+});
+
+Deno.test("SIGTERM with Loggly down and a spool: the events are kept, exit 0", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "main-spool-" });
+  const stub = new LogglyStub(TEST_TOKEN).start();
+  await stub.stop();
+  const p = stoppingRelay(stub, ["--spool", dir]);
+  try {
+    const { tcp } = await p.ready();
+    await sendTcp(tcp, "<13>kept 1\n<13>kept 2\n");
+    await waitUntil(async () => metric(await scrape(p), "loggly_relay_queue_events") === 2);
+    assert.equal(await p.stop("SIGTERM"), 0);
+    assert.match(p.stderr, /Stopped with 2 events kept in the spool/);
+  } finally {
+    await p.stop().catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
 });

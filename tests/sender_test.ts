@@ -1,4 +1,11 @@
 import assert from "node:assert/strict";
+import type { Logger } from "../lib/log.ts";
+import {
+  OUTAGE_AFTER_FAILURES,
+  PROBE_INTERVAL_MS,
+  PROBE_MAX_BYTES,
+  PROBE_MAX_EVENTS,
+} from "../lib/loggly/outage.ts";
 import { Sender, type SenderOptions } from "../lib/loggly/sender.ts";
 import { M, Metrics } from "../lib/metrics.ts";
 import { MemoryQueue } from "../lib/queue/memory_queue.ts";
@@ -154,7 +161,7 @@ Deno.test("sender stop flushes a lingering batch at once", async () => {
   const sender = new Sender(queue, { ...senderDefaults(stub.url), lingerMs: 60_000 });
   sender.start();
   for (let i = 0; i < 5; i++) queue.push(record(i));
-  assert.equal(await sender.stop(2000), 0);
+  assert.deepEqual(await sender.stop(2000), { unsent: 0, inFlight: 0 });
   assert.equal(stub.received.length, 5);
   await stub.stop();
 });
@@ -166,7 +173,7 @@ Deno.test("sender stop gives up after its timeout and reports the undelivered co
   const sender = new Sender(queue, senderDefaults(stub.url));
   sender.start();
   for (let i = 0; i < 3; i++) queue.push(record(i));
-  assert.equal(await sender.stop(300), 3);
+  assert.deepEqual(await sender.stop(300), { unsent: 3, inFlight: 0 });
 });
 
 function senderDefaults(url: string): SenderOptions {
@@ -203,7 +210,7 @@ Deno.test("a redirect is not Loggly's acceptance: the events are kept and retrie
     assert.equal(queue.heldEvents, 1);
     assert.deepEqual(target.statuses, [], "the redirect was followed");
   } finally {
-    assert.equal(await sender.stop(100), 1);
+    assert.deepEqual(await sender.stop(100), { unsent: 1, inFlight: 0 });
     await redirecting.shutdown();
     await target.stop();
   }
@@ -228,7 +235,7 @@ Deno.test("a 200 without Loggly's ok answer (a proxy, a portal) is not acceptanc
     assert.ok(metrics.get(M.retries) >= 2);
     assert.equal(metrics.get(M.sent), 0);
   } finally {
-    assert.equal(await sender.stop(100), 1);
+    assert.deepEqual(await sender.stop(100), { unsent: 1, inFlight: 0 });
     await portal.shutdown();
   }
 });
@@ -247,4 +254,255 @@ Deno.test("404 (a wrong --loggly-url) keeps the events and retries, it does not 
     assert.deepEqual(stub.statuses, [404, 404, 200]);
     assert.equal(dead, 0);
   });
+});
+
+// ---------------------------------------------------------------- on a fake clock
+
+/** A clock the test moves: `sleep` waits on it, `advance` fires what falls due, in order. */
+class FakeClock {
+  now = 0;
+  #timers: { at: number; seq: number; fire: () => void }[] = [];
+  #seq = 0;
+
+  readonly sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = { at: this.now + Math.max(0, ms), seq: this.#seq++, fire: () => resolve() };
+      this.#timers.push(timer);
+      signal?.addEventListener("abort", () => {
+        this.#timers = this.#timers.filter((t) => t !== timer);
+        resolve();
+      }, { once: true });
+    });
+
+  /** Moves time forward by `ms`, letting the sender run after every timer that fires. */
+  async advance(ms: number): Promise<void> {
+    const end = this.now + ms;
+    await settle();
+    for (;;) {
+      const due = this.#timers.filter((t) => t.at <= end)
+        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (!due) break;
+      this.#timers = this.#timers.filter((t) => t !== due);
+      this.now = due.at;
+      due.fire();
+      await settle();
+    }
+    this.now = end;
+    await settle();
+  }
+}
+
+/** Lets every promise chain that does not wait on a timer run to its end. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** A stand-in for Loggly behind a fake `fetch`: down (connection refused) or up, holding answers. */
+class FakeLoggly {
+  up = false;
+  /** While up, answers wait for `answerAll` (to see how many requests are out at once). */
+  hold = false;
+  /** While down, answer this HTTP status instead of refusing the connection. */
+  downStatus: number | null = null;
+  retryAfter: string | null = null;
+  readonly calls: { at: number; events: number; bytes: number }[] = [];
+  readonly delivered: string[] = [];
+  #open: { messages: string[]; answer: () => void }[] = [];
+  readonly #clock: FakeClock;
+
+  constructor(clock: FakeClock) {
+    this.#clock = clock;
+  }
+
+  get open(): number {
+    return this.#open.length;
+  }
+
+  get openEvents(): number[] {
+    return this.#open.map((o) => o.messages.length);
+  }
+
+  readonly fetch = ((_url: string, init: RequestInit): Promise<Response> => {
+    const body = new TextDecoder().decode(init.body as Uint8Array);
+    const messages = body.split("\n").map((line) => JSON.parse(line).message as string);
+    this.calls.push({ at: this.#clock.now, events: messages.length, bytes: body.length });
+    if (!this.up) {
+      if (this.downStatus === null) {
+        return Promise.reject(new TypeError("error sending request: Connection refused"));
+      }
+      const headers: Record<string, string> = this.retryAfter === null
+        ? {}
+        : { "retry-after": this.retryAfter };
+      return Promise.resolve(new Response("down", { status: this.downStatus, headers }));
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<Response>();
+    const answer = () => {
+      this.delivered.push(...messages);
+      resolve(new Response('{"response":"ok"}', { status: 200 }));
+    };
+    init.signal?.addEventListener("abort", () => reject(init.signal!.reason), { once: true });
+    if (this.hold) this.#open.push({ messages, answer });
+    else answer();
+    return promise;
+  }) as typeof fetch;
+
+  /** Answers every request that is out. */
+  answerAll(): void {
+    for (const open of this.#open.splice(0)) open.answer();
+  }
+}
+
+/** A logger that keeps each line, its placeholders filled in. */
+function capture(lines: { level: string; text: string }[]): Logger {
+  const at = (level: string) => (message: string, props: Record<string, unknown> = {}) =>
+    lines.push({ level, text: message.replace(/\{(\w+)\}/g, (_, k) => String(props[k])) });
+  return {
+    trace: at("trace"),
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    fatal: at("fatal"),
+  } as unknown as Logger;
+}
+
+function fakeSender(clock: FakeClock, loggly: FakeLoggly, options: Partial<SenderOptions> = {}) {
+  const queue = new MemoryQueue(100_000, 64 * 1024 * 1024);
+  const lines: { level: string; text: string }[] = [];
+  const sender = new Sender(queue, {
+    ...senderDefaults("http://loggly.invalid"),
+    fetch: loggly.fetch,
+    now: () => clock.now,
+    sleep: clock.sleep,
+    retryInitialDelayMs: 500,
+    retryMaxDelayMs: 60_000,
+    batchMaxEvents: 100,
+    concurrency: 4,
+    log: capture(lines),
+    ...options,
+  });
+  return { queue, sender, lines };
+}
+
+Deno.test("outage: one small probe per 5 s in all, whatever the concurrency; at full speed once Loggly is back", async () => {
+  const clock = new FakeClock();
+  const loggly = new FakeLoggly(clock);
+  const { queue, sender, lines } = fakeSender(clock, loggly);
+  for (let i = 0; i < 2000; i++) queue.push(record(i));
+  sender.start();
+  await clock.advance(0);
+  // Four requests were out before the first failure came back: they start the outage.
+  assert.deepEqual(loggly.calls.map((c) => [c.at, c.events]), [[0, 100], [0, 100], [0, 100], [
+    0,
+    100,
+  ]]);
+  await clock.advance(60_000);
+  const probes = loggly.calls.slice(4);
+  assert.equal(probes.length, 12, JSON.stringify(probes.map((c) => c.at)));
+  for (const [i, probe] of probes.entries()) {
+    const inWindow = loggly.calls.filter((c) => c.at >= probe.at && c.at < probe.at + 5000);
+    assert.equal(inWindow.length, 1, `requests in the 5 s from ${probe.at} ms`);
+    const previous = i === 0 ? 0 : probes[i - 1].at;
+    assert.equal(probe.at - previous, PROBE_INTERVAL_MS);
+    assert.ok(probe.events <= PROBE_MAX_EVENTS && probe.bytes <= PROBE_MAX_BYTES, `${probe}`);
+  }
+  assert.equal(queue.heldEvents, 2000);
+  // One line when the outage starts, then one a minute.
+  const failing = lines.filter((l) => /^Loggly is failing/.test(l.text)).map((l) => l.text);
+  assert.equal(failing.length, 2);
+  assert.match(failing[0], /Connection refused\), 3 requests in a row for 0\.0 s; 2000 events/);
+  assert.match(failing[1], /16 requests in a row for 60\.0 s/);
+
+  // Loggly comes back between two probes.
+  const back = clock.now + 1234;
+  await clock.advance(1234);
+  loggly.up = true;
+  loggly.hold = true;
+  const before = loggly.calls.length;
+  while (loggly.calls.length === before && clock.now - back <= PROBE_INTERVAL_MS) {
+    await clock.advance(100);
+  }
+  const probe = loggly.calls[before];
+  assert.ok(probe.at - back <= PROBE_INTERVAL_MS, `first request ${probe.at - back} ms after`);
+  assert.ok(probe.events <= PROBE_MAX_EVENTS);
+  assert.equal(loggly.open, 1);
+  const answeredAt = clock.now;
+  loggly.answerAll();
+  await settle();
+  // At once, the clock standing still: every slot busy with a full batch (the first is what the
+  // probes left of theirs).
+  assert.deepEqual(loggly.openEvents, [90, 100, 100, 100]);
+  assert.ok(loggly.calls.slice(before + 1).every((c) => c.at === answeredAt));
+  let most = 0;
+  while (loggly.open > 0) {
+    most = Math.max(most, loggly.open);
+    loggly.answerAll();
+    await settle();
+  }
+  assert.equal(most, 4);
+  assert.equal(loggly.delivered.length, 2000);
+  assert.equal(new Set(loggly.delivered).size, 2000);
+  assert.equal(queue.heldEvents, 0);
+  const resumed = lines.filter((l) => /accepts events again/.test(l.text));
+  assert.deepEqual(resumed, [{
+    level: "info",
+    text: `Loggly accepts events again after ${(probe.at / 1000).toFixed(1)} s of failed ` +
+      "deliveries; sending the backlog of 1990 events",
+  }]);
+  assert.deepEqual(await sender.stop(1000), { unsent: 0, inFlight: 0 });
+});
+
+Deno.test("outage: an isolated failure backs off briefly, and is not yet an outage", async () => {
+  const clock = new FakeClock();
+  const loggly = new FakeLoggly(clock);
+  const { queue, sender, lines } = fakeSender(clock, loggly, { concurrency: 1 });
+  for (let i = 0; i < 5; i++) queue.push(record(i));
+  sender.start();
+  await clock.advance(10); // --linger
+  assert.equal(loggly.calls.length, 1);
+  loggly.up = true;
+  await clock.advance(250); // random 0.5 of the first ceiling, --retry-initial-delay 500 ms
+  assert.deepEqual(loggly.calls.map((c) => c.at), [10, 260]);
+  assert.equal(loggly.delivered.length, 5);
+  assert.ok(OUTAGE_AFTER_FAILURES > 1);
+  assert.deepEqual(lines.map((l) => l.level), ["warn", "info"]);
+  assert.match(
+    lines[0].text,
+    /^Sending 5 events failed \(.*Connection refused\); retry 1 in 250 ms$/,
+  );
+  assert.match(lines[1].text, /after 0\.3 s of failed deliveries; sending the backlog of 0 events/);
+  assert.deepEqual(await sender.stop(1000), { unsent: 0, inFlight: 0 });
+});
+
+Deno.test("outage: a Retry-After longer than 5 s wins over the probe cadence", async () => {
+  const clock = new FakeClock();
+  const loggly = new FakeLoggly(clock);
+  loggly.downStatus = 429;
+  loggly.retryAfter = "20";
+  const { queue, sender } = fakeSender(clock, loggly);
+  for (let i = 0; i < 500; i++) queue.push(record(i));
+  sender.start();
+  await clock.advance(100_000);
+  const starts = loggly.calls.slice(4).map((c) => c.at);
+  assert.deepEqual(starts, [20_000, 40_000, 60_000, 80_000, 100_000]);
+  const stopped = sender.stop(0);
+  await clock.advance(0);
+  assert.deepEqual(await stopped, { unsent: 500, inFlight: 0 });
+});
+
+Deno.test("stop: events in requests the timeout aborts are told apart from those never sent", async () => {
+  const clock = new FakeClock();
+  const loggly = new FakeLoggly(clock);
+  loggly.up = true;
+  loggly.hold = true; // Loggly takes the requests and never answers
+  const { queue, sender } = fakeSender(clock, loggly, { concurrency: 2 });
+  for (let i = 0; i < 250; i++) queue.push(record(i));
+  sender.start();
+  await clock.advance(0);
+  assert.deepEqual(loggly.openEvents, [100, 100]);
+  const stopped = sender.stop(1000);
+  await clock.advance(1000);
+  assert.deepEqual(await stopped, { unsent: 50, inFlight: 200 });
+  assert.equal(queue.heldEvents, 250);
 });

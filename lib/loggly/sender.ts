@@ -1,6 +1,7 @@
 /**
  * Takes records from the queue, batches them and POSTs them to Loggly's bulk endpoint, several
- * requests in flight, retrying until Loggly accepts. Knows nothing of syslog.
+ * requests in flight, retrying until Loggly accepts. While Loggly fails it sends small probes,
+ * paced by outage.ts. Knows nothing of syslog.
  *
  * @module
  */
@@ -11,7 +12,20 @@ import { Notifier, sleep } from "../signal.ts";
 import { redactToken } from "../tokens.ts";
 import { VERSION } from "../version.ts";
 import { type Batch, Batcher } from "./batcher.ts";
-import { parseRetryAfter, retryDelay, verdictFor } from "./retry.ts";
+import {
+  HEALTHY,
+  isOutage,
+  mayStart,
+  nextStartAt,
+  type Pacing,
+  PROBE_INTERVAL_MS,
+  PROBE_MAX_EVENTS,
+  probeSize,
+  requestDelivered,
+  requestFailed,
+  requestStarted,
+} from "./outage.ts";
+import { MAX_RETRY_AFTER_MS, parseRetryAfter, verdictFor } from "./retry.ts";
 
 /** Where rejected events go: called with the records, Loggly's status and its answer. */
 export type DeadLetter = (
@@ -39,18 +53,28 @@ export interface SenderOptions {
   deadLetter: DeadLetter;
   metrics: Metrics;
   log?: Logger;
+  /** Waits `ms` on the clock of `now`, or less if `signal` aborts; real time by default. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** The events a drain still held when it stopped. */
+export interface Undelivered {
+  /** Events never sent, or sent only in requests that failed: Loggly does not have them. */
+  unsent: number;
+  /** Events in requests the shutdown timeout aborted: Loggly may or may not have them. */
+  inFlight: number;
 }
 
 /** Something that drains a queue until told to stop. */
 export interface Drain {
   start(): void;
-  /** Stops taking new work, flushes what is held for up to `timeoutMs`; returns the events left unsent. */
-  stop(timeoutMs: number): Promise<number>;
+  /** Stops taking new work, flushes what is held for up to `timeoutMs`; returns what was left. */
+  stop(timeoutMs: number): Promise<Undelivered>;
   /** Since when (ms, the drain's clock) every request has failed; null while deliveries succeed. */
   readonly failingSince: number | null;
 }
 
-/** How often a 401/403/404 is logged while it lasts. */
+/** How often a 401/403/404, or an outage, is logged while it lasts. */
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
 /** Base request timeout, plus one second per 100 KB of body for slow links. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -64,21 +88,27 @@ export class Sender implements Drain {
   readonly #ready: Batch[] = [];
   readonly #wake = new Notifier();
   readonly #abort = new AbortController();
+  /** Request slots: deliveries under way, including a refused batch waiting to be retried. */
   readonly #inFlight = new Set<Promise<void>>();
+  #pacing: Pacing = HEALTHY;
+  /** Events in requests that the shutdown timeout aborted. */
+  #aborted = 0;
   #stopping = false;
   #loop: Promise<void> | null = null;
   #lastRefusalLog = -Infinity;
+  #lastOutageLog = -Infinity;
   #failingSince: number | null = null;
 
   constructor(queue: EventQueue, options: SenderOptions) {
     this.#queue = queue;
-    this.#o = { requestTimeoutMs: REQUEST_TIMEOUT_MS, log: logger("sender"), ...options };
+    this.#o = { requestTimeoutMs: REQUEST_TIMEOUT_MS, log: logger("sender"), sleep, ...options };
     this.#batcher = new Batcher({
       maxEvents: options.batchMaxEvents,
       maxBytes: options.batchMaxBytes,
       lingerMs: options.lingerMs,
     });
     queue.onAvailable(() => this.#wake.notify());
+    this.#abort.signal.addEventListener("abort", () => this.#wake.notify());
   }
 
   start(): void {
@@ -92,18 +122,21 @@ export class Sender implements Drain {
     return this.#failingSince;
   }
 
-  async stop(timeoutMs: number): Promise<number> {
+  async stop(timeoutMs: number): Promise<Undelivered> {
     this.#stopping = true;
     this.#wake.notify();
-    const timer = setTimeout(() => this.#abort.abort(), timeoutMs);
+    const timer = new AbortController();
+    this.#o.sleep(timeoutMs, timer.signal).then(() => this.#abort.abort());
     try {
       await this.#loop;
       await Promise.all(this.#inFlight);
     } finally {
-      clearTimeout(timer);
+      timer.abort();
       this.#abort.abort();
     }
-    return this.#queue.heldEvents;
+    const held = this.#queue.heldEvents;
+    const inFlight = Math.min(this.#aborted, held);
+    return { unsent: held - inFlight, inFlight };
   }
 
   async #run(): Promise<void> {
@@ -119,72 +152,153 @@ export class Sender implements Drain {
       this.#ready.push(
         ...(this.#stopping ? this.#batcher.drain() : this.#batcher.due(this.#o.now())),
       );
-      while (this.#inFlight.size < concurrency && this.#ready.length > 0) {
-        const request = this.#deliver(this.#ready.shift()!).finally(() => {
-          this.#inFlight.delete(request);
-          this.#wake.notify();
-        });
-        this.#inFlight.add(request);
+      let wakeAt = this.#batcher.nextDue();
+      if (this.#pacing.failures === 0) {
+        while (this.#inFlight.size < concurrency && this.#ready.length > 0) {
+          this.#launch(this.#ready.shift()!);
+        }
+      } else if (this.#ready.length > 0 && this.#inFlight.size < concurrency) {
+        // Deliveries fail: one small request when the pacing allows it.
+        if (mayStart(this.#pacing, this.#o.now())) this.#launch(this.#probe());
+        else wakeAt = Math.min(wakeAt ?? Infinity, nextStartAt(this.#pacing));
       }
       const idle = this.#ready.length === 0 && this.#queue.pending === 0 &&
         this.#batcher.openRecords === 0;
       if (this.#stopping && idle && this.#inFlight.size === 0) return;
-      const due = this.#batcher.nextDue();
-      await this.#wake.wait(due === null ? null : due - this.#o.now());
+      await this.#pause(wakeAt === null ? null : wakeAt - this.#o.now());
     }
   }
 
+  /** Waits for a wake-up call, at most `ms` (null: no limit) on the sender's clock. */
+  async #pause(ms: number | null): Promise<void> {
+    if (ms === null) return await this.#wake.wait(null);
+    const timer = new AbortController();
+    await Promise.race([this.#wake.wait(null), this.#o.sleep(Math.max(0, ms), timer.signal)]);
+    timer.abort();
+  }
+
+  #launch(batch: Batch): void {
+    this.#pacing = requestStarted(this.#pacing, this.#o.now());
+    const request = this.#deliver(batch).finally(() => {
+      this.#inFlight.delete(request);
+      this.#wake.notify();
+    });
+    this.#inFlight.add(request);
+  }
+
+  /** The first few records of the first ready batch, for a request while deliveries fail. */
+  #probe(): Batch {
+    const batch = this.#ready[0];
+    const n = probeSize(batch.records.map((r) => r.bytes.length));
+    if (n === batch.records.length) return this.#ready.shift()!;
+    this.#ready[0] = this.#sub(batch, batch.records.slice(n));
+    return this.#sub(batch, batch.records.slice(0, n));
+  }
+
+  /** One request for `batch`; what Loggly could not take yet goes back to the front of the line. */
   async #deliver(batch: Batch): Promise<void> {
     const { records } = batch;
-    for (let attempt = 0; !this.#abort.signal.aborted; attempt++) {
-      const answer = await this.#post(batch);
-      const verdict = verdictFor(answer.status, records.length);
-      this.#o.metrics.inc(M.requests, { status: String(answer.status ?? "error") });
-      if (verdict === "delivered") {
-        this.#failingSince = null;
-        this.#queue.ack(records);
-        this.#o.metrics.inc(M.sent, {}, records.length);
-        return;
-      }
-      if (this.#abort.signal.aborted) return; // shutdown gave up: the events stay unsent
-      if (verdict !== "split" && verdict !== "reject") this.#failingSince ??= this.#o.now();
-      if (verdict === "split") {
-        const half = Math.ceil(records.length / 2);
-        this.#o.log.warn("Loggly answered 413 for {events} events; sending them in two halves", {
-          events: records.length,
-        });
-        // One after the other, so that a split never exceeds --concurrency.
-        await this.#deliver(this.#sub(batch, records.slice(0, half)));
-        await this.#deliver(this.#sub(batch, records.slice(half)));
-        return;
-      }
-      if (verdict === "reject") {
-        await this.#o.deadLetter(records, answer.status!, answer.text);
-        this.#queue.ack(records);
-        return;
-      }
-      let wait = retryDelay(
-        attempt,
-        { initialMs: this.#o.retryInitialDelayMs, maxMs: this.#o.retryMaxDelayMs },
-        this.#o.random,
-        answer.retryAfterMs,
-      );
-      if (verdict === "bad-token" || verdict === "bad-endpoint") {
-        wait = Math.max(wait, this.#o.retryMaxDelayMs);
-        this.#logRefusal(verdict, answer.status!, records.length, batch.token);
-      } else {
-        this.#o.log.warn(
-          "Sending {events} events failed ({reason}); retry {attempt} in {wait} ms",
-          {
-            events: records.length,
-            reason: answer.status === null ? answer.text : `HTTP ${answer.status}`,
-            attempt: attempt + 1,
-            wait,
-          },
+    const answer = await this.#post(batch);
+    if (answer.aborted) {
+      this.#aborted += records.length; // Loggly may have them: the timeout cut the answer off
+      return;
+    }
+    const verdict = verdictFor(answer.status, records.length);
+    this.#o.metrics.inc(M.requests, { status: String(answer.status ?? "error") });
+    const now = this.#o.now();
+    if (verdict === "delivered") {
+      const since = this.#pacing.since;
+      this.#pacing = requestDelivered(this.#pacing);
+      this.#failingSince = null;
+      this.#queue.ack(records);
+      this.#o.metrics.inc(M.sent, {}, records.length);
+      if (since !== null) {
+        this.#o.log.info(
+          "Loggly accepts events again after {seconds} s of failed deliveries; sending the " +
+            "backlog of {events} events",
+          { seconds: ((now - since) / 1000).toFixed(1), events: this.#queue.heldEvents },
         );
       }
-      this.#o.metrics.inc(M.retries);
-      await sleep(wait, this.#abort.signal);
+      return;
+    }
+    if (this.#abort.signal.aborted) return; // shutdown gave up: the events stay unsent
+    if (verdict === "split") {
+      const half = Math.ceil(records.length / 2);
+      this.#o.log.warn("Loggly answered 413 for {events} events; sending them in two halves", {
+        events: records.length,
+      });
+      this.#ready.unshift(
+        this.#sub(batch, records.slice(0, half)),
+        this.#sub(batch, records.slice(half)),
+      );
+      return;
+    }
+    if (verdict === "reject") {
+      await this.#o.deadLetter(records, answer.status!, answer.text);
+      this.#queue.ack(records);
+      return;
+    }
+    this.#failingSince ??= now;
+    this.#o.metrics.inc(M.retries);
+    if (verdict === "bad-token" || verdict === "bad-endpoint") {
+      // Not an outage but a setting: this account's batch alone waits, in its slot.
+      this.#logRefusal(verdict, answer.status!, records.length, batch.token);
+      const wait = Math.max(
+        this.#o.retryMaxDelayMs,
+        Math.min(answer.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS),
+      );
+      await this.#o.sleep(wait, this.#abort.signal);
+      this.#ready.unshift(batch);
+      return;
+    }
+    const before = this.#pacing;
+    this.#pacing = requestFailed(
+      before,
+      now,
+      answer.retryAfterMs,
+      { initialMs: this.#o.retryInitialDelayMs, maxMs: this.#o.retryMaxDelayMs },
+      this.#o.random,
+    );
+    this.#ready.unshift(batch);
+    this.#logFailure(before, records.length, answer, now);
+  }
+
+  /** One line per failure before an outage; then one when it starts, and one a minute. */
+  #logFailure(
+    before: Pacing,
+    events: number,
+    answer: { status: number | null; text: string },
+    now: number,
+  ): void {
+    const pacing = this.#pacing;
+    const reason = answer.status === null ? answer.text : `HTTP ${answer.status}`;
+    const wait = Math.max(0, nextStartAt(pacing) - now);
+    if (!isOutage(pacing)) {
+      this.#o.log.warn(
+        "Sending {events} events failed ({reason}); retry {attempt} in {wait} ms",
+        { events, reason, attempt: pacing.failures, wait },
+      );
+    } else if (!isOutage(before) || now - this.#lastOutageLog >= REFUSAL_LOG_INTERVAL_MS) {
+      this.#lastOutageLog = now;
+      this.#o.log.warn(
+        "Loggly is failing ({reason}), {failures} requests in a row for {seconds} s; {held} " +
+          "events are kept, and one request of at most {probe} events goes every {interval} s " +
+          "(or as Retry-After asks) until Loggly accepts again",
+        {
+          reason,
+          failures: pacing.failures,
+          seconds: ((now - pacing.since!) / 1000).toFixed(1),
+          held: this.#queue.heldEvents,
+          probe: PROBE_MAX_EVENTS,
+          interval: PROBE_INTERVAL_MS / 1000,
+        },
+      );
+    } else {
+      this.#o.log.debug("Sending {events} events failed ({reason}); next request in {wait} ms", {
+        events,
+        reason,
+        wait,
+      });
     }
   }
 
@@ -214,9 +328,7 @@ export class Sender implements Drain {
     );
   }
 
-  async #post(
-    batch: Batch,
-  ): Promise<{ status: number | null; text: string; retryAfterMs: number | null }> {
+  async #post(batch: Batch): Promise<Answer> {
     const tags = batch.tags === "" ? "" : `tag/${batch.tags}/`;
     const url = `${this.#o.url}/bulk/${batch.token ?? this.#o.token}/${tags}`;
     const timeoutMs = this.#o.requestTimeoutMs +
@@ -238,14 +350,26 @@ export class Sender implements Drain {
           status: null,
           text: `HTTP ${response.status} without Loggly's "ok" answer`,
           retryAfterMs: null,
+          aborted: false,
         };
       }
       const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.#o.now());
-      return { status: response.status, text, retryAfterMs };
+      return { status: response.status, text, retryAfterMs, aborted: false };
     } catch (error) {
-      return { status: null, text: describeError(error), retryAfterMs: null };
+      const aborted = this.#abort.signal.aborted;
+      return { status: null, text: describeError(error), retryAfterMs: null, aborted };
     }
   }
+}
+
+/** What came of one request. */
+interface Answer {
+  /** Loggly's HTTP status; null for a network error, a timeout or a non-Loggly answer. */
+  status: number | null;
+  text: string;
+  retryAfterMs: number | null;
+  /** True when the shutdown timeout cut the request off: Loggly may have the events. */
+  aborted: boolean;
 }
 
 /** Loggly's acceptance: `{"response":"ok"}`, whatever the spacing. */
