@@ -23,6 +23,8 @@ export interface Failure {
 
 const MAX_REQUEST_BYTES = 5_000_000;
 const MAX_EVENT_BYTES = 1_000_000;
+/** Longest request target HTTP front ends commonly accept (nginx's default buffers hold 8 KB). */
+const MAX_URL_BYTES = 8192;
 const TAG = /^[A-Za-z0-9._-]+$/;
 
 /** The stand-in server. */
@@ -37,10 +39,15 @@ export class LogglyStub {
   readonly statuses: number[] = [];
   /** Sizes of request bodies, in order. */
   readonly requestBytes: number[] = [];
+  /** When each request came in (Date.now()), in order. */
+  readonly requestTimes: number[] = [];
   /** Delay before each answer, to hold requests open. */
   delayMs = 0;
   /** Most requests that were open at once. */
   maxConcurrent = 0;
+  /** While true, requests wait unanswered (after `delayMs`) until {@link LogglyStub.release}. */
+  hold = false;
+  #held: (() => void)[] = [];
   #open = 0;
   #failures: Failure[] = [];
   #server: Deno.HttpServer | null = null;
@@ -76,6 +83,16 @@ export class LogglyStub {
   /** Queues failures, answered before any success. */
   fail(failure: Failure): void {
     this.#failures.push({ ...failure });
+  }
+
+  /** Requests open now: received and not yet answered. */
+  get openRequests(): number {
+    return this.#open;
+  }
+
+  /** Lets every request held by `hold` go on to its answer. */
+  release(): void {
+    for (const go of this.#held.splice(0)) go();
   }
 
   /** Messages of all received events. */
@@ -118,9 +135,16 @@ export class LogglyStub {
     return this.waitFor(() => this.received.length >= count, timeoutMs, `${count} events`);
   }
 
+  /** Ends the planned failures at once: the next request succeeds. */
+  recover(): void {
+    this.#failures = [];
+  }
+
   async #handle(request: Request): Promise<Response> {
+    this.requestTimes.push(Date.now());
     this.maxConcurrent = Math.max(this.maxConcurrent, ++this.#open);
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (this.hold) await new Promise<void>((resolve) => this.#held.push(resolve));
     const response = await this.#answer(request).finally(() => this.#open--);
     this.statuses.push(response.status);
     for (const wake of this.#waiters) wake();
@@ -129,6 +153,10 @@ export class LogglyStub {
 
   async #answer(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname.length + url.search.length > MAX_URL_BYTES) {
+      this.violations.push(`URL of ${url.pathname.length + url.search.length} bytes`);
+      return text(414, "URI too long");
+    }
     const match = /^\/(bulk|inputs)\/([^/]+)\/(?:tag\/([^/]*)\/?)?$/.exec(url.pathname);
     if (request.method !== "POST") return text(405, "method not allowed");
     if (!match) {
