@@ -190,6 +190,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       bound.http = await bind("http", http, () =>
         serveHttp(http, app, tls, {
           handshakeTimeoutMs: config.handshakeTimeoutMs,
+          log: logger("http"),
           onHandshakeTimeout: (peer) =>
             ingest.connectionClosed(
               "http",

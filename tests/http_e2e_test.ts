@@ -192,3 +192,38 @@ Deno.test("/healthz over HTTPS: failing delivery, then a full queue (POST 503), 
     await r.stop();
   }
 });
+
+Deno.test("HTTPS: chunked bodies refused early (over the limit, bad gzip) get their answer; TRACE 405; the relay stays up", async () => {
+  const r = await startHttpsRelay(["--http-max-body-bytes", "100KB"]);
+  const dir = await Deno.makeTempDir();
+  try {
+    const big = `${dir}/big.ndjson`;
+    await Deno.writeTextFile(big, `${JSON.stringify({ pad: "x".repeat(1000) })}\n`.repeat(300));
+    const garbage = `${dir}/garbage.gz`;
+    await Deno.writeFile(garbage, new Uint8Array(200_000).map((_, i) => (i * 7919) % 251));
+    const chunked = ["-H", "Transfer-Encoding: chunked"];
+    const bulk = `${r.base}/bulk/${TEST_TOKEN}/`;
+    for (let i = 0; i < 3; i++) { // more than once: a crash would show on the next request
+      const over = await curl(r.certs.caCert, [...chunked, "--data-binary", `@${big}`, bulk]);
+      assert.equal(over.status, 413, `${over.body} ${over.stderr}`);
+      const gzip = await curl(r.certs.caCert, [
+        ...chunked,
+        "-H",
+        "Content-Encoding: gzip",
+        "--data-binary",
+        `@${garbage}`,
+        bulk,
+      ]);
+      assert.equal(gzip.status, 400, `${gzip.body} ${gzip.stderr}`);
+    }
+    const trace = await curl(r.certs.caCert, ["-X", "TRACE", `${r.base}/healthz`]);
+    assert.equal(trace.status, 405, trace.stderr);
+    const ok = await curl(r.certs.caCert, ["-d", '{"run":"after"}', bulk]);
+    assert.equal(ok.status, 200, ok.stderr);
+    await r.h.stub.waitForCount(1);
+    assert.equal(eventsOf(r.h, "after").length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await r.stop();
+  }
+});

@@ -12,7 +12,7 @@ const encoder = new TextEncoder();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("TCP: a reader paused past --message-timeout keeps the message it was reading whole", async () => {
-  // Sweeps every 250 ms. The pause lasts 2 s, far past the 1 s deadline: time paused by the
+  // Sweeps every 500 ms. The pause lasts 4 s, far past the 2 s deadline: time paused by the
   // relay itself must not count against the sender's message.
   const h = await startHarness([
     "--queue-max-events",
@@ -20,7 +20,7 @@ Deno.test("TCP: a reader paused past --message-timeout keeps the message it was 
     "--batch-max-events",
     "10",
     "--message-timeout",
-    "1s",
+    "2s",
   ]);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: h.relay.tcp!.port });
   try {
@@ -30,10 +30,10 @@ Deno.test("TCP: a reader paused past --message-timeout keeps the message it was 
     // pauses with that half held.
     await writeAll(conn, encoder.encode(lines + "<13>split-me first half "));
     await h.stub.waitFor(() => h.relay.metrics.get(M.received, { input: "tcp" }) === 30, 5000);
-    await sleep(2000);
+    await sleep(4000);
     h.stub.start();
     await h.stub.waitForCount(30);
-    await sleep(500); // two sweeps after the reader resumed, well within a fresh 1 s
+    await sleep(1100); // two sweeps after the reader resumed, well within a fresh 2 s
     await writeAll(conn, encoder.encode("and second half\n<13>after\n"));
     await h.stub.waitForCount(32);
     const messages = h.stub.messages();

@@ -26,17 +26,17 @@ function fail(p: Pacing, at: number, latency = 0, retryAfterMs: number | null = 
 }
 
 Deno.test("outage: while deliveries succeed, nothing is paced", () => {
-  assert.equal(mayStart(HEALTHY, 0), true);
+  assert.equal(mayStart(HEALTHY, 0, 0), true);
   assert.equal(nextStartAt(HEALTHY), -Infinity);
   assert.equal(isOutage(HEALTHY), false);
 });
 
-Deno.test("outage: the first failures back off with jitter", () => {
+Deno.test("outage: the first failures back off with jitter, one request at a time", () => {
   const first = fail(HEALTHY, 1000);
   assert.deepEqual(first, { failures: 1, since: 1000, lastStartAt: 1000, notBefore: 1250 });
-  assert.equal(mayStart(first, 1249), false);
-  assert.equal(mayStart(first, 1250), true);
-  assert.equal(mayStart(first, 9999), true, "also while another is out (Loggly may not answer)");
+  assert.equal(mayStart(first, 1249, 0), false);
+  assert.equal(mayStart(first, 1250, 0), true);
+  assert.equal(mayStart(first, 9999, 1), false, "a second request while one is out");
   const second = fail(first, 1250);
   assert.equal(second.since, 1000);
   assert.equal(nextStartAt(second), 1250 + 500); // ceiling 1000, half of it
@@ -55,7 +55,7 @@ Deno.test(`outage: from ${OUTAGE_AFTER_FAILURES} failures in a row, one request 
   const starts: number[] = [];
   // Loggly refuses connections at once for ten minutes; the sender starts whenever allowed.
   while (now < 600_000) {
-    if (mayStart(p, now)) {
+    if (mayStart(p, now, 0)) {
       starts.push(now);
       p = fail(p, now, 3);
     }
@@ -73,6 +73,15 @@ Deno.test(`outage: from ${OUTAGE_AFTER_FAILURES} failures in a row, one request 
   assert.ok(later.length >= 119, `${later.length} requests in 10 minutes`);
 });
 
+Deno.test("outage: in an outage a probe may start while earlier ones are unanswered", () => {
+  let p = HEALTHY;
+  for (let i = 0; i < OUTAGE_AFTER_FAILURES; i++) p = fail(p, i * 10);
+  const at = nextStartAt(p);
+  assert.equal(mayStart(p, at, 3), true, "three probes into a black hole do not hold the fourth");
+  p = requestStarted(p, at);
+  assert.equal(mayStart(p, at + PROBE_INTERVAL_MS - 1, 0), false);
+});
+
 Deno.test("outage: requests that were already out when Loggly went down count, and pace the next", () => {
   // Four requests start together; all fail: the outage begins, and the next waits 5 s from them.
   let p = HEALTHY;
@@ -80,8 +89,8 @@ Deno.test("outage: requests that were already out when Loggly went down count, a
   for (let i = 0; i < 4; i++) p = requestFailed(p, 110, null, BACKOFF, half);
   assert.ok(isOutage(p));
   assert.equal(nextStartAt(p), 100 + PROBE_INTERVAL_MS);
-  assert.equal(mayStart(p, 5099), false);
-  assert.equal(mayStart(p, 5100), true);
+  assert.equal(mayStart(p, 5099, 0), false);
+  assert.equal(mayStart(p, 5100, 0), true);
 });
 
 Deno.test("outage: a slow failure does not stretch the cadence past its end", () => {
@@ -110,7 +119,7 @@ Deno.test("outage: one accepted request ends it, at full concurrency at once", (
   assert.equal(p.since, 0);
   const after = requestDelivered(requestStarted(p, 50_000));
   assert.deepEqual(after, { ...HEALTHY, lastStartAt: 50_000 });
-  assert.equal(mayStart(after, 50_001), true);
+  assert.equal(mayStart(after, 50_001, 0), true);
 });
 
 Deno.test("probeSize: a handful of events, a few KB, but always at least one", () => {

@@ -8,6 +8,7 @@
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Hono } from "hono";
+import type { Logger } from "../log.ts";
 import type { Listener } from "../syslog/listen.ts";
 import type { ListenAddress } from "../units.ts";
 import type { TlsFiles } from "./server.ts";
@@ -18,6 +19,7 @@ export interface HttpsOptions {
   handshakeTimeoutMs: number;
   /** Called for each connection closed for missing the handshake deadline. */
   onHandshakeTimeout(peer: string): void;
+  log: Logger;
 }
 
 /** The TCP side of a connection, as the handshake deadline sees it. */
@@ -42,37 +44,41 @@ export async function serveHttps(
     minVersion: "TLSv1.2",
   });
   // Connections still in their handshake, by remote address and port, with their deadline.
-  const handshaking = new Map<string, ReturnType<typeof setTimeout>>();
+  const handshaking = new Map<
+    string,
+    { raw: RawSocket; deadline: ReturnType<typeof setTimeout> }
+  >();
   const sockets = new Set<RawSocket>();
+  const endHandshake = (key: string, raw?: RawSocket) => {
+    const entry = handshaking.get(key);
+    if (entry === undefined || (raw !== undefined && entry.raw !== raw)) return;
+    clearTimeout(entry.deadline);
+    handshaking.delete(key);
+  };
   server.on("connection", (raw: RawSocket) => {
     sockets.add(raw);
     const key = keyOf(raw);
     if (options.handshakeTimeoutMs > 0) {
-      handshaking.set(
-        key,
-        setTimeout(() => {
-          handshaking.delete(key);
-          options.onHandshakeTimeout(peerOf(raw.remoteAddress));
-          raw.destroy();
-        }, options.handshakeTimeoutMs),
-      );
+      const deadline = setTimeout(() => {
+        handshaking.delete(key);
+        options.onHandshakeTimeout(peerOf(raw.remoteAddress));
+        raw.destroy();
+      }, options.handshakeTimeoutMs);
+      handshaking.set(key, { raw, deadline });
     }
     raw.once("close", () => {
       sockets.delete(raw);
-      clearTimeout(handshaking.get(key));
-      handshaking.delete(key);
+      endHandshake(key, raw);
     });
   });
-  server.on("secureConnection", (socket: RawSocket) => {
-    const key = keyOf(socket);
-    clearTimeout(handshaking.get(key));
-    handshaking.delete(key);
-  });
+  server.on("secureConnection", (socket: RawSocket) => endHandshake(keyOf(socket)));
   server.on("tlsClientError", () => {}); // a failed handshake ends that connection only
+  let active = 0;
+  let idle: () => void = () => {};
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    answer(app, req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
+    active++;
+    answer(app, req, res, options.log).finally(() => {
+      if (--active === 0) idle();
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -87,67 +93,165 @@ export async function serveHttps(
     address: { hostname: address.hostname, port: bound.port },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const timer of handshaking.values()) clearTimeout(timer);
+      for (const { raw, deadline } of handshaking.values()) {
+        clearTimeout(deadline);
+        raw.destroy();
+      }
+      // Requests being answered finish first (their events may be queued already: a reset
+      // would make the client send them again), for a while.
+      if (active > 0) {
+        const timer = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS));
+        await Promise.race([new Promise<void>((resolve) => idle = resolve), timer]);
+      }
       for (const socket of sockets) socket.destroy();
       await closed;
     },
   };
 }
 
-/** Runs one request through the app and writes its answer back. */
+/**
+ * Runs one request through the app and writes its answer back; never throws (a failure is
+ * answered 500 and logged).
+ */
 async function answer(
   // deno-lint-ignore no-explicit-any
   app: Hono<any>,
   req: IncomingMessage,
   res: ServerResponse,
+  log: Logger,
 ): Promise<void> {
+  const method = req.method ?? "GET";
+  if (!ALLOWED_METHODS.has(method)) { // e.g. TRACE, which a fetch Request cannot even hold
+    res.writeHead(405, { "content-type": "text/plain", connection: "close" });
+    res.end("Method not allowed: POST to /inputs/TOKEN/, /bulk/TOKEN/ or /v1/events\n");
+    return;
+  }
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   }
-  const method = req.method ?? "GET";
-  const withBody = method !== "GET" && method !== "HEAD";
-  const request = new Request(urlOf(req.url), {
-    method,
-    headers,
-    body: withBody ? bodyOf(req) : null,
-    // @ts-ignore: a streamed request body needs half duplex (not in every lib's RequestInit)
-    duplex: "half",
-  });
-  const response = await app.fetch(request, {
-    remoteAddr: { hostname: peerOf(req.socket.remoteAddress) },
-  });
-  const outHeaders: [string, string][] = [];
-  response.headers.forEach((value, name) => outHeaders.push([name, value]));
-  res.writeHead(response.status, outHeaders);
-  if (response.body === null || method === "HEAD") {
+  const body = method === "GET" || method === "HEAD" ? null : new RequestBody(req);
+  let unfinished = false;
+  try {
+    const request = new Request(urlOf(req.url), {
+      method,
+      headers,
+      body: body?.stream ?? null,
+      // @ts-ignore: a streamed request body needs half duplex (not in every lib's RequestInit)
+      duplex: "half",
+    });
+    const response = await app.fetch(request, {
+      remoteAddr: { hostname: peerOf(req.socket.remoteAddress) },
+    });
+    unfinished = body !== null && !body.ended;
+    const outHeaders: [string, string][] = [];
+    response.headers.forEach((value, name) => outHeaders.push([name, value]));
+    // The app answered without reading the whole body (a 413 or a 403, say): the rest is read
+    // and thrown away, and the connection closed once it has all come (closing it earlier, or
+    // saying "Connection: close", would reset it under a client still sending, which then never
+    // reads the answer).
+    if (unfinished) body?.discard();
+    res.writeHead(response.status, outHeaders);
+    if (response.body !== null && method !== "HEAD") {
+      for await (const chunk of response.body) {
+        if (!res.write(chunk)) await drainedOrClosed(res);
+        if (res.destroyed) break;
+      }
+    }
+  } catch (error) {
+    log.error("HTTPS request failed: {error}", { error });
+    if (!res.headersSent) res.writeHead(500, { connection: "close" });
+  } finally {
     res.end();
-    return;
+    if (unfinished) res.once("finish", () => closeAfterBody(req));
   }
-  for await (const chunk of response.body) {
-    if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve));
-  }
-  res.end();
 }
 
-/** The request body as a web stream that reads only as fast as the app consumes it. */
-function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      req.on("data", (chunk: Uint8Array) => {
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 0) <= 0) req.pause();
-      });
-      req.once("end", () => controller.close());
-      req.once("error", (error) => controller.error(error));
-    },
-    pull() {
-      req.resume();
-    },
-    cancel() {
-      req.destroy();
-    },
-  }, { highWaterMark: 4 });
+/**
+ * Closes the connection of a request whose body the app did not read, once the client has sent
+ * the rest (it reads the answer only then), or after {@link DISCARD_GRACE_MS} if it goes on.
+ */
+function closeAfterBody(req: IncomingMessage): void {
+  if (req.complete) {
+    req.socket.end();
+    return;
+  }
+  const timer = setTimeout(() => req.socket.destroy(), DISCARD_GRACE_MS);
+  req.once("end", () => {
+    clearTimeout(timer);
+    req.socket.end();
+  });
+  req.once("close", () => clearTimeout(timer));
+}
+
+/** How long the rest of a refused body is read and dropped before the connection is cut. */
+const DISCARD_GRACE_MS = 10_000;
+/** Methods the app may be asked for; others are answered 405 here. */
+const ALLOWED_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+/** How long close() lets requests being answered finish. */
+const CLOSE_GRACE_MS = 2_000;
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.once("drain", done);
+    res.once("close", done);
+  });
+}
+
+/**
+ * A request's body as a web stream that reads only as fast as the app consumes it. What the app
+ * does not read (it refused the body) is read and thrown away by {@link RequestBody.discard}, so
+ * that nothing is ever pushed into a stream the app has let go of.
+ */
+class RequestBody {
+  readonly stream: ReadableStream<Uint8Array>;
+  #open = true;
+  #ended = false;
+  readonly #req: IncomingMessage;
+
+  constructor(req: IncomingMessage) {
+    this.#req = req;
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    req.on("data", (chunk: Uint8Array) => {
+      if (!this.#open) return;
+      controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      if ((controller.desiredSize ?? 0) <= 0) req.pause();
+    });
+    req.once("end", () => {
+      this.#ended = true;
+      if (this.#open) controller.close();
+      this.#open = false;
+    });
+    req.once("error", (error) => {
+      if (this.#open) controller.error(error);
+      this.#open = false;
+    });
+    this.stream = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        controller = c;
+      },
+      pull: () => {
+        req.resume();
+      },
+      cancel: () => this.discard(),
+    }, { highWaterMark: 4 });
+  }
+
+  /** True once the whole body arrived. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Stops handing the body to the stream; reads and drops the rest. */
+  discard(): void {
+    this.#open = false;
+    this.#req.resume();
+  }
 }
 
 /**

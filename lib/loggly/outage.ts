@@ -1,7 +1,7 @@
 /**
  * Pure pacing policy for when Loggly fails (network errors, timeouts, 408, 429, 5xx: the "retry"
- * verdicts). The first failed request puts the sender in probing mode: small requests, each after
- * a jittered exponential backoff capped at {@link PROBE_INTERVAL_MS}. From the
+ * verdicts). The first failed request puts the sender in probing mode: one small request at a
+ * time, after a jittered exponential backoff capped at {@link PROBE_INTERVAL_MS}. From the
  * {@link OUTAGE_AFTER_FAILURES}th failure in a row Loggly counts as down (an outage): at most one
  * request starts per {@link PROBE_INTERVAL_MS}, or later when Retry-After asks for longer. The
  * first request Loggly accepts ends it all: full batches at full concurrency again at once.
@@ -93,13 +93,16 @@ export function nextStartAt(pacing: Pacing): number {
 }
 
 /**
- * Whether a request may start at `now`: while deliveries succeed the caller's concurrency limit
- * alone decides; while they fail, when {@link nextStartAt} has come, even with requests still out:
- * a probe into a Loggly that never answers must not hold the next one until its timeout, or
- * delivery would resume only that long after Loggly is back.
+ * Whether a request may start at `now` with `requests` already out: while deliveries succeed the
+ * caller's concurrency limit alone decides; after the first failures, one at a time after the
+ * backoff; in an outage, when {@link nextStartAt} has come, even with requests still out: a probe
+ * into a Loggly that never answers must not hold the next one until its timeout, or delivery
+ * would resume only that long after Loggly is back.
  */
-export function mayStart(pacing: Pacing, now: number): boolean {
-  return pacing.failures === 0 || now >= nextStartAt(pacing);
+export function mayStart(pacing: Pacing, now: number, requests: number): boolean {
+  if (pacing.failures === 0) return true;
+  if (!isOutage(pacing) && requests > 0) return false;
+  return now >= nextStartAt(pacing);
 }
 
 /**

@@ -91,6 +91,8 @@ export class Sender implements Drain {
   /** Request slots: deliveries under way, including a refused batch waiting to be retried. */
   readonly #inFlight = new Set<Promise<void>>();
   #pacing: Pacing = HEALTHY;
+  /** Requests waiting for Loggly's answer. */
+  #requests = 0;
   /** Events in requests that the shutdown timeout aborted. */
   #aborted = 0;
   #stopping = false;
@@ -159,8 +161,10 @@ export class Sender implements Drain {
         }
       } else if (this.#ready.length > 0 && this.#inFlight.size < concurrency) {
         // Deliveries fail: one small request when the pacing allows it.
-        if (mayStart(this.#pacing, this.#o.now())) this.#launch(this.#probe());
-        else wakeAt = Math.min(wakeAt ?? Infinity, nextStartAt(this.#pacing));
+        if (mayStart(this.#pacing, this.#o.now(), this.#requests)) this.#launch(this.#probe());
+        else if (isOutage(this.#pacing) || this.#requests === 0) {
+          wakeAt = Math.min(wakeAt ?? Infinity, nextStartAt(this.#pacing));
+        }
       }
       const idle = this.#ready.length === 0 && this.#queue.pending === 0 &&
         this.#batcher.openRecords === 0;
@@ -207,21 +211,14 @@ export class Sender implements Drain {
     this.#o.metrics.inc(M.requests, { status: String(answer.status ?? "error") });
     const now = this.#o.now();
     if (verdict === "delivered") {
-      const since = this.#pacing.since;
-      this.#pacing = requestDelivered(this.#pacing);
-      this.#failingSince = null;
       this.#queue.ack(records);
       this.#o.metrics.inc(M.sent, {}, records.length);
-      if (since !== null) {
-        this.#o.log.info(
-          "Loggly accepts events again after {seconds} s of failed deliveries; sending the " +
-            "backlog of {events} events",
-          { seconds: ((now - since) / 1000).toFixed(1), events: this.#queue.heldEvents },
-        );
-      }
+      this.#answered(now);
       return;
     }
     if (this.#abort.signal.aborted) return; // shutdown gave up: the events stay unsent
+    // A 413 or another 4xx is an answer: Loggly is up, whatever it thought of these events.
+    if (verdict === "split" || verdict === "reject") this.#answered(now);
     if (verdict === "split") {
       const half = Math.ceil(records.length / 2);
       this.#o.log.warn("Loggly answered 413 for {events} events; sending them in two halves", {
@@ -261,6 +258,19 @@ export class Sender implements Drain {
     );
     this.#ready.unshift(batch);
     this.#logFailure(before, records.length, answer, now);
+  }
+
+  /** Loggly answered: failures are over; if there were any, say so, and for how long. */
+  #answered(now: number): void {
+    const since = this.#pacing.since;
+    this.#pacing = requestDelivered(this.#pacing);
+    this.#failingSince = null;
+    if (since === null) return;
+    this.#o.log.info(
+      "Loggly accepts events again after {seconds} s of failed deliveries; sending the " +
+        "backlog of {events} events",
+      { seconds: ((now - since) / 1000).toFixed(1), events: this.#queue.heldEvents },
+    );
   }
 
   /** One line per failure before an outage; then one when it starts, and one a minute. */
@@ -334,6 +344,7 @@ export class Sender implements Drain {
     const timeoutMs = this.#o.requestTimeoutMs +
       Math.floor(batch.bytes / REQUEST_BYTES_PER_SECOND) * 1000;
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]);
+    this.#requests++;
     try {
       const response = await this.#o.fetch(url, {
         method: "POST",
@@ -358,6 +369,8 @@ export class Sender implements Drain {
     } catch (error) {
       const aborted = this.#abort.signal.aborted;
       return { status: null, text: describeError(error), retryAfterMs: null, aborted };
+    } finally {
+      this.#requests--;
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Fault scenario 3 (issue 11): TLS sockets that never finish their handshake, from 10 addresses,
- * as many as --max-connections allows, plus one dribbling its ClientHello a byte at a time. They
- * must be closed at --handshake-timeout and a real sender must get in soon after.
+ * as many as --max-connections allows. They must be closed at --handshake-timeout and a real
+ * sender must get in soon after. (tests/handshake_test.ts also dribbles a ClientHello.)
  */
 import assert from "node:assert/strict";
 import net from "node:net";
