@@ -51,11 +51,26 @@ export class Ingest {
     this.#baseKey = [...new Set(options.tags)].sort().join(",");
   }
 
-  /** Counts, parses and queues syslog messages that arrived together on `input` from `peer`. */
-  syslogFrames(frames: readonly Frame[], input: InputKind, peer: string | undefined): void {
-    if (frames.length === 0) return;
-    this.#receivedOn(input).inc(frames.length);
-    for (const frame of frames) this.#queue(this.syslog(frame, input, peer));
+  /** True while the queue is full: stream readers pause, HTTP answers 503, UDP drops. */
+  get full(): boolean {
+    return this.#o.queue.full;
+  }
+
+  /** Resolves once the queue takes events again. */
+  whenAccepting(): Promise<void> {
+    return this.#o.queue.whenNotFull();
+  }
+
+  /**
+   * Counts, parses and queues syslog messages that arrived together on a stream `input` from
+   * `peer`; true when the queue is now full and the reader must pause (nothing is dropped).
+   */
+  frames(frames: readonly Frame[], input: InputKind, peer: string | undefined): boolean {
+    if (frames.length > 0) {
+      this.#receivedOn(input).inc(frames.length);
+      for (const frame of frames) this.#queue(this.syslog(frame, input, peer));
+    }
+    return this.#o.queue.full;
   }
 
   /** One UDP datagram: queued, or dropped and counted when the queue is full (UDP cannot wait). */
@@ -135,6 +150,30 @@ export class Ingest {
         { input, token: redactToken(token) },
       );
     }
+  }
+
+  /**
+   * Events of one HTTP request, for the relay's own account or the accepted `token`: encoded,
+   * then queued all together and counted; null (nothing queued) when the queue is full. Events
+   * over Loggly's 1 MB limit are not queued but returned, for the caller to answer for.
+   */
+  httpEvents(
+    events: readonly BodyEvent[],
+    peer: string | undefined,
+    tags: readonly string[],
+    token?: string,
+  ): { queued: number; tooLarge: BodyEvent[] } | null {
+    const records: QueuedRecord[] = [];
+    const tooLarge: BodyEvent[] = [];
+    for (const event of events) {
+      const record = this.http(event, peer, tags, token);
+      if (record) records.push(record);
+      else tooLarge.push(event);
+    }
+    if (this.#o.queue.full) return null;
+    for (const record of records) this.#o.queue.push(record);
+    this.#receivedOn("http").inc(records.length);
+    return { queued: records.length, tooLarge };
   }
 
   /**

@@ -10,7 +10,7 @@ import { type Context, Hono } from "hono";
 import type { Ingest } from "../ingest.ts";
 import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
-import type { EventQueue, QueuedRecord } from "../queue/queue.ts";
+import type { EventQueue } from "../queue/queue.ts";
 import { BodyError, type ParsedBody, parseEvents, readBody } from "./body.ts";
 
 /** What the HTTP app needs. */
@@ -145,7 +145,7 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
   ): Promise<Response> {
     const tagProblem = o.ingest.tagsProblem(tags);
     if (tagProblem !== null) return fail(c, 400, tagProblem);
-    if (o.queue.full) return busy(c);
+    if (o.ingest.full) return busy(c);
     let parsed: ParsedBody;
     try {
       parsed = parseEvents(await readBody(c.req.raw, o.maxBodyBytes), mode);
@@ -153,21 +153,13 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
       if (error instanceof BodyError) return fail(c, error.status, error.message);
       throw error;
     }
-    const peer = c.env?.remoteAddr?.hostname;
-    const records: QueuedRecord[] = [];
+    const taken = o.ingest.httpEvents(parsed.events, c.env?.remoteAddr?.hostname, tags, account);
+    if (taken === null) return busy(c); // the queue filled while the body was read
     const rejected = [...parsed.rejected];
-    let tooLarge = false;
-    for (const event of parsed.events) {
-      const record = o.ingest.http(event, peer, tags, account);
-      if (record) records.push(record);
-      else {
-        tooLarge = true;
-        rejected.push({ line: event.line, error: "event over Loggly's 1 MB limit" });
-      }
+    for (const event of taken.tooLarge) {
+      rejected.push({ line: event.line, error: "event over Loggly's 1 MB limit" });
     }
-    if (o.queue.full) return busy(c); // filled while the body was read
-    for (const record of records) o.queue.push(record);
-    o.metrics.inc(M.received, { input: "http" }, records.length);
+    const queued = taken.queued;
     // With a spool, on disk before we answer; a disk that cannot be written gets a 503, not a hang.
     let timer: ReturnType<typeof setTimeout> | undefined;
     const persisted = await Promise.race([
@@ -182,13 +174,13 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
     if (rejected.length === 0) return c.json(ok);
     rejected.sort((a, b) => a.line - b.line);
     o.metrics.inc(M.dropped, { input: "http", reason: "refused line" }, rejected.length);
-    const status = tooLarge && parsed.rejected.length === 0 ? 413 : 400;
+    const status = taken.tooLarge.length > 0 && parsed.rejected.length === 0 ? 413 : 400;
     return c.json({
       response: "error",
-      message: `Refused ${rejected.length} of ${rejected.length + records.length} events ` +
-        `(lines ${rejected.map((r) => r.line).join(", ")}); the other ${records.length} were ` +
+      message: `Refused ${rejected.length} of ${rejected.length + queued} events ` +
+        `(lines ${rejected.map((r) => r.line).join(", ")}); the other ${queued} were ` +
         "accepted: send only the refused ones again, fixed",
-      accepted: records.length,
+      accepted: queued,
       rejected,
     }, status);
   }

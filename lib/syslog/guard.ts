@@ -23,8 +23,6 @@ export const PLACE_WAIT_MS = 2_000;
 export interface ConnectionLimits {
   maxConnections: number;
   maxPerPeer: number;
-  /** A message begun must be complete within this long (0: no limit). */
-  messageTimeoutMs: number;
   /** A connection over the peer's cap waits this long for the peer to free a place (0: none). */
   placeWaitMs: number;
 }
@@ -44,22 +42,6 @@ interface Peer<C> {
   waiting: { conn: C; since: number }[];
   /** When this peer last freed a place (or the queue last held its readers back). */
   freedAt: number;
-}
-
-/**
- * When the message a connection holds began, after a read that completed `completed` messages
- * and left `held` bytes of the next: null when none is held; now when this read began it (a
- * message completed in it, so what is held started after that); else still `previous`. A stream
- * whose every read ends inside some message is not one slow message.
- */
-export function messageStart(
-  previous: number | null,
-  held: number,
-  completed: number,
-  now: number,
-): number | null {
-  if (held === 0) return null;
-  return completed > 0 ? now : previous ?? now;
 }
 
 /** Counts connections per input and peer; holds those over the peer's cap until a place frees. */
@@ -191,12 +173,6 @@ export class ConnectionGuard<C = unknown> {
     }
     this.#waiting = 0;
     return all;
-  }
-
-  /** True when a message begun at `startedAt` has taken too long by `now`. */
-  tooSlow(startedAt: number | null, now: number): boolean {
-    return startedAt !== null && this.#limits.messageTimeoutMs > 0 &&
-      now - startedAt >= this.#limits.messageTimeoutMs;
   }
 
   /** Makes room within --max-connections: the newest waiting one of the peer with the most goes. */

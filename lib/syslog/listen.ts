@@ -1,7 +1,8 @@
 /**
- * The TCP syslog listener (Deno.listen) with RFC 6587 framing, and what every listener shares.
- * It hands messages to an {@link Ingest} and respects the queue's back-pressure: readers stop
- * reading while the queue is full. UDP is in udp.ts, TLS in tls.ts.
+ * The TCP syslog listener (Deno.listen), and what every listener shares. It owns the sockets:
+ * accepting, the connection limits (guard.ts), reading and closing; what is read goes to the
+ * connection's session (session.ts), which frames it, hands it to the intake and says when to
+ * pause for the queue. UDP is in udp.ts, TLS in tls.ts.
  *
  * @module
  */
@@ -9,10 +10,9 @@ import { setImmediate } from "node:timers";
 import type { Ingest } from "../ingest.ts";
 import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
-import type { EventQueue } from "../queue/queue.ts";
 import type { ListenAddress } from "../units.ts";
-import { SyslogFramer } from "./framing.ts";
-import { ConnectionGuard, type ConnectionLimits, messageStart } from "./guard.ts";
+import { ConnectionGuard, type ConnectionLimits } from "./guard.ts";
+import { type SessionLimits, Sessions } from "./session.ts";
 
 /** A running listener. */
 export interface Listener {
@@ -25,7 +25,6 @@ export interface Listener {
 /** What every listener needs. */
 export interface ListenerDeps {
   ingest: Ingest;
-  queue: EventQueue;
   metrics: Metrics;
   log: Logger;
   maxMessageBytes: number;
@@ -33,16 +32,17 @@ export interface ListenerDeps {
 
 /** TCP and TLS listener settings beyond the shared ones. */
 export interface StreamOptions {
-  /** Close a connection with no data for this long (0: never). */
-  idleTimeoutMs: number;
+  /** Each connection's deadlines. */
+  session: SessionLimits;
+  /** How many connections, per input and per peer. */
   limits: ConnectionLimits;
 }
 
 /** How often the idle, slow-message and place-waiting deadlines are checked. */
 export function sweepInterval(options: StreamOptions): number {
-  const { messageTimeoutMs, placeWaitMs } = options.limits;
+  const { idleTimeoutMs, messageTimeoutMs } = options.session;
   const shortest = Math.min(
-    ...[options.idleTimeoutMs, messageTimeoutMs, placeWaitMs].filter((ms) => ms > 0),
+    ...[idleTimeoutMs, messageTimeoutMs, options.limits.placeWaitMs].filter((ms) => ms > 0),
     20_000,
   );
   return Math.max(10, Math.min(shortest / 4, 5_000));
@@ -59,10 +59,8 @@ export function listenTcp(
   options: StreamOptions,
 ): Listener {
   const server = Deno.listen({ hostname: address.hostname, port: address.port, transport: "tcp" });
-  const connections = new Map<
-    Deno.TcpConn,
-    { lastRead: number; paused: boolean; messageStarted: number | null }
-  >();
+  const { ingest } = deps;
+  const sessions = new Sessions("tcp", deps, options.session);
   const handlers = new Set<Promise<void>>();
   let closing = false;
   let wakeClosing: () => void = () => {};
@@ -75,56 +73,32 @@ export function listenTcp(
       handlers.add(handler);
     },
     refuse(conn, detail) {
-      deps.ingest.connectionClosed("tcp", "connection limit", detail);
+      ingest.connectionClosed("tcp", "connection limit", detail);
       closeQuietly(conn);
     },
   });
 
   const sweeper = setInterval(() => {
     const now = Date.now();
-    guard.expire(now, deps.queue.full);
-    for (const [conn, state] of connections) {
-      if (
-        !state.paused && options.idleTimeoutMs > 0 && now - state.lastRead >= options.idleTimeoutMs
-      ) {
-        deps.ingest.connectionClosed(
-          "tcp",
-          "idle",
-          `${peerOf(conn)} sent nothing for --idle-timeout`,
-        );
-        closeQuietly(conn);
-      } else if (!state.paused && guard.tooSlow(state.messageStarted, now)) {
-        deps.ingest.connectionClosed(
-          "tcp",
-          "slow message",
-          `${peerOf(conn)} did not finish a message within --message-timeout`,
-        );
-        closeQuietly(conn);
-      }
-    }
+    guard.expire(now, ingest.full);
+    sessions.sweep(now);
   }, sweepInterval(options));
 
   const handle = async (conn: Deno.TcpConn): Promise<void> => {
-    const state = { lastRead: Date.now(), paused: false, messageStarted: null as number | null };
-    connections.set(conn, state);
-    deps.metrics.inc(M.connections, { input: "tcp" });
-    deps.metrics.set(M.connectionsOpen, connections.size, { input: "tcp" });
     const peer = peerOf(conn);
-    const framer = new SyslogFramer(deps.maxMessageBytes);
+    const session = sessions.open(peer, () => closeQuietly(conn), Date.now());
     const buffer = new Uint8Array(READ_BUFFER_BYTES);
     let eof = false; // the peer closed; otherwise we cut the connection (or it broke)
+    let full = false; // the queue filled with what this connection sent
     try {
       while (!closing) {
-        if (deps.queue.full) {
-          // Paused by our own back-pressure: that is not the peer being idle.
-          state.paused = true;
-          deps.ingest.paused("tcp");
-          await Promise.race([deps.queue.whenNotFull(), closed]);
-          state.paused = false;
-          state.lastRead = Date.now();
-          // Time spent paused by us does not count against the message the peer was sending.
-          if (state.messageStarted !== null) state.messageStarted = state.lastRead;
-          guard.resumed(peer, state.lastRead);
+        if (full || ingest.full) {
+          session.paused();
+          await Promise.race([ingest.whenAccepting(), closed]);
+          const now = Date.now();
+          session.resumed(now);
+          guard.resumed(peer, now);
+          full = false;
         }
         if (closing) break;
         const n = await conn.read(buffer);
@@ -132,15 +106,7 @@ export function listenTcp(
           eof = true;
           break;
         }
-        state.lastRead = Date.now();
-        const frames = framer.push(buffer.subarray(0, n));
-        state.messageStarted = messageStart(
-          state.messageStarted,
-          framer.bufferedBytes,
-          frames.length,
-          state.lastRead,
-        );
-        deps.ingest.syslogFrames(frames, "tcp", peer);
+        full = session.data(buffer.subarray(0, n), Date.now());
       }
     } catch (error) {
       if (!(error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted)) {
@@ -149,9 +115,8 @@ export function listenTcp(
     } finally {
       // What the peer sent before it went away (a last line without LF) is still delivered;
       // a message cut off by a timeout, shutdown or reset is delivered marked incomplete.
-      deps.ingest.syslogFrames(framer.end(!eof), "tcp", peer);
-      connections.delete(conn);
-      deps.metrics.set(M.connectionsOpen, connections.size, { input: "tcp" });
+      session.end(!eof);
+      sessions.closed(session);
       closeQuietly(conn);
       guard.release(peer, Date.now());
     }
@@ -202,7 +167,7 @@ export function listenTcp(
       closeQuietly(server);
       // Waiting ones first, so that none takes the place of a connection closed below.
       for (const conn of guard.takeWaiting()) closeQuietly(conn);
-      for (const conn of connections.keys()) closeQuietly(conn);
+      sessions.closeAll();
       await acceptLoop;
       await Promise.all(handlers);
     },

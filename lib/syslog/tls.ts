@@ -17,9 +17,9 @@ import tls from "node:tls";
 import { unreadable } from "../access.ts";
 import { M } from "../metrics.ts";
 import type { ListenAddress } from "../units.ts";
-import { SyslogFramer } from "./framing.ts";
-import { ConnectionGuard, messageStart } from "./guard.ts";
+import { ConnectionGuard } from "./guard.ts";
 import { type Listener, type ListenerDeps, type StreamOptions, sweepInterval } from "./listen.ts";
+import { Sessions } from "./session.ts";
 
 /** A TLS protocol version the input can be limited to. */
 export type TlsVersion = "1.2" | "1.3";
@@ -98,7 +98,8 @@ export async function listenTls(
     minVersion: "TLSv1.2",
     maxVersion: options.maxVersion === "1.3" ? "TLSv1.3" : "TLSv1.2",
   } as const;
-  const sockets = new Map<tls.TLSSocket, { paused: boolean; messageStarted: number | null }>();
+  const { ingest } = deps;
+  const sessions = new Sessions("tls", deps, options.session);
   // Every TCP connection, also those still in their handshake: close() must end them too.
   const connections = new Set<{ destroy(): void }>();
   // The same, by remote address and port, to find a connection again once its handshake is done.
@@ -161,17 +162,8 @@ export async function listenTls(
   });
   const sweeper = setInterval(() => {
     const now = Date.now();
-    guard.expire(now, deps.queue.full);
-    for (const [socket, state] of sockets) {
-      if (!state.paused && guard.tooSlow(state.messageStarted, now)) {
-        deps.ingest.connectionClosed(
-          "tls",
-          "slow message",
-          `${socket.remoteAddress} did not finish a message within --message-timeout`,
-        );
-        socket.destroy();
-      }
-    }
+    guard.expire(now, ingest.full);
+    sessions.sweep(now);
   }, sweepInterval(options));
   server.on("secureConnection", (socket: tls.TLSSocket) => {
     const peer = socket.remoteAddress;
@@ -207,47 +199,28 @@ export async function listenTls(
     deps.log.debug("TLS handshake failed: {error}", { error });
   });
 
-  function handle(socket: tls.TLSSocket, peer: string | undefined): void {
-    const state = { paused: false, messageStarted: null as number | null };
-    sockets.set(socket, state);
-    deps.metrics.inc(M.connections, { input: "tls" });
-    const framer = new SyslogFramer(deps.maxMessageBytes);
-    const deliver = (frames: ReturnType<SyslogFramer["push"]>) =>
-      deps.ingest.syslogFrames(frames, "tls", peer);
+  function handle(socket: tls.TLSSocket, address: string | undefined): void {
+    const peer = address ?? "unknown";
+    const session = sessions.open(peer, () => socket.destroy(), Date.now());
+    let paused = false;
     socket.on("data", (chunk: Uint8Array) => {
-      const frames = framer.push(chunk);
-      deliver(frames);
-      state.messageStarted = messageStart(
-        state.messageStarted,
-        framer.bufferedBytes,
-        frames.length,
-        Date.now(),
-      );
-      if (deps.queue.full && !state.paused) {
-        state.paused = true;
-        socket.pause();
-        deps.ingest.paused("tls");
-        deps.queue.whenNotFull().then(() => {
-          state.paused = false;
-          // Time spent paused by us does not count against the message the peer was sending.
-          if (state.messageStarted !== null) state.messageStarted = Date.now();
-          guard.resumed(peer ?? "unknown", Date.now());
-          socket.resume();
-        });
-      }
-    });
-    if (options.idleTimeoutMs > 0) {
-      socket.setTimeout(options.idleTimeoutMs, () => {
-        if (state.paused) return; // our own back-pressure, not an idle peer
-        deps.ingest.connectionClosed("tls", "idle", `${peer} sent nothing for --idle-timeout`);
-        socket.destroy();
+      if (!session.data(chunk, Date.now()) || paused) return;
+      paused = true;
+      socket.pause();
+      session.paused();
+      ingest.whenAccepting().then(() => {
+        paused = false;
+        const now = Date.now();
+        session.resumed(now);
+        guard.resumed(peer, now);
+        socket.resume();
       });
-    }
+    });
     let eof = false; // the peer closed; otherwise we cut the connection (or it broke)
     socket.on("end", () => eof = true);
     socket.on("close", () => {
-      deliver(framer.end(!eof));
-      sockets.delete(socket);
+      session.end(!eof);
+      sessions.closed(session);
     });
   }
 
@@ -272,7 +245,7 @@ export async function listenTls(
       clearInterval(sweeper);
       guard.takeWaiting(); // ended with every connection below; none may take a freed place
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets.keys()) socket.destroy();
+      sessions.closeAll();
       // A peer still in its handshake (under TLS 1.3, one whose handshake is done on its side
       // only) is not among them, and server.close() would wait for it.
       for (const socket of connections) socket.destroy();
