@@ -9,7 +9,7 @@ type Labels = Record<string, string>;
 interface Entry {
   labels: Labels;
   value: number;
-  /** For an observed gauge: reads its value whenever the registry is read. */
+  /** For an observed series: reads its value whenever the registry is read. */
   read?: () => number;
 }
 
@@ -52,9 +52,14 @@ export class Metrics {
     this.#entry(name, "gauge", labels).value = value;
   }
 
-  /** Makes a gauge call `read` whenever it is read or rendered, so that it is never stale. */
-  observe(name: string, read: () => number, labels: Labels = {}): void {
-    this.#entry(name, "gauge", labels).read = read;
+  /** Makes a gauge (or, given `type`, a counter) call `read` whenever it is read or rendered. */
+  observe(
+    name: string,
+    read: () => number,
+    labels: Labels = {},
+    type: "counter" | "gauge" = "gauge",
+  ): void {
+    this.#entry(name, type, labels).read = read;
   }
 
   /** Reads a counter or gauge (0 when never touched). */

@@ -13,6 +13,7 @@ import { logger } from "./log.ts";
 import { makeDeadLetter } from "./loggly/dead_letter.ts";
 import { type Drain, Sender, type Undelivered } from "./loggly/sender.ts";
 import { M, Metrics } from "./metrics.ts";
+import { observeProcess } from "./process_metrics.ts";
 import { MemoryQueue } from "./queue/memory_queue.ts";
 import type { EventQueue } from "./queue/queue.ts";
 import { openSpool } from "./queue/spool.ts";
@@ -119,17 +120,15 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     });
   const listenerDeps = {
     ingest,
-    queue,
     metrics,
     log: logger("input"),
     maxMessageBytes: config.maxMessageBytes,
   };
   const streamOptions = {
-    idleTimeoutMs: config.idleTimeoutMs,
+    session: { idleTimeoutMs: config.idleTimeoutMs, messageTimeoutMs: config.messageTimeoutMs },
     limits: {
       maxConnections: config.maxConnections,
       maxPerPeer: config.maxConnectionsPerPeer,
-      messageTimeoutMs: config.messageTimeoutMs,
       placeWaitMs: PLACE_WAIT_MS,
     },
   };
@@ -209,6 +208,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   // Read when /metrics is rendered, so the gauges are exact at scrape time.
   metrics.observe(M.queueEvents, () => queue.heldEvents);
   metrics.observe(M.queueBytes, () => queue.heldBytes);
+  observeProcess(metrics);
   for (const [kind, l] of Object.entries(bound)) {
     const what = kind === "http" ? (config.httpTlsCert ? "HTTPS" : "HTTP") : `syslog over ${kind}`;
     log.info("Listening for {what} on {address}", { what, address: formatAddress(l.address) });
