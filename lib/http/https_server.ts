@@ -143,14 +143,18 @@ async function answer(
     const response = await app.fetch(request, {
       remoteAddr: { hostname: peerOf(req.socket.remoteAddress) },
     });
-    unfinished = body !== null && !body.ended;
+    unfinished = body !== null && !body.complete;
     const outHeaders: [string, string][] = [];
     response.headers.forEach((value, name) => outHeaders.push([name, value]));
-    // The app answered without reading the whole body (a 413 or a 403, say): the rest is read
-    // and thrown away, and the connection closed once it has all come (closing it earlier, or
-    // saying "Connection: close", would reset it under a client still sending, which then never
-    // reads the answer).
-    if (unfinished) body?.discard();
+    // The app answered without reading the whole body (a 413, a 503, say). The rest is read and
+    // thrown away first, so that the connection stays usable for the client's next request (a
+    // keep-alive client sends it at once). A body that does not end in time gets the answer with
+    // "Connection: close", and the connection is cut after it.
+    if (unfinished && body !== null) {
+      body.discard();
+      unfinished = !(await body.ended(DISCARD_GRACE_MS));
+      if (unfinished) outHeaders.push(["connection", "close"]);
+    }
     res.writeHead(response.status, outHeaders);
     if (response.body !== null && method !== "HEAD") {
       for await (const chunk of response.body) {
@@ -163,29 +167,12 @@ async function answer(
     if (!res.headersSent) res.writeHead(500, { connection: "close" });
   } finally {
     res.end();
-    if (unfinished) res.once("finish", () => closeAfterBody(req));
+    if (unfinished) res.once("finish", () => req.socket.destroy());
   }
-}
-
-/**
- * Closes the connection of a request whose body the app did not read, once the client has sent
- * the rest (it reads the answer only then), or after {@link DISCARD_GRACE_MS} if it goes on.
- */
-function closeAfterBody(req: IncomingMessage): void {
-  if (req.complete) {
-    req.socket.end();
-    return;
-  }
-  const timer = setTimeout(() => req.socket.destroy(), DISCARD_GRACE_MS);
-  req.once("end", () => {
-    clearTimeout(timer);
-    req.socket.end();
-  });
-  req.once("close", () => clearTimeout(timer));
 }
 
 /** How long the rest of a refused body is read and dropped before the connection is cut. */
-const DISCARD_GRACE_MS = 10_000;
+const DISCARD_GRACE_MS = 5_000;
 /** Methods the app may be asked for; others are answered 405 here. */
 const ALLOWED_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 /** How long close() lets requests being answered finish. */
@@ -243,8 +230,26 @@ class RequestBody {
   }
 
   /** True once the whole body arrived. */
-  get ended(): boolean {
+  get complete(): boolean {
     return this.#ended;
+  }
+
+  /** Resolves true once the whole body arrived, false if it did not within `ms` or broke. */
+  ended(ms: number): Promise<boolean> {
+    if (this.#ended) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(false), ms);
+      const done = (ended: boolean) => {
+        clearTimeout(timer);
+        this.#req.off("end", onEnd);
+        this.#req.off("close", onClose);
+        resolve(ended);
+      };
+      const onEnd = () => done(true);
+      const onClose = () => done(this.#ended);
+      this.#req.once("end", onEnd);
+      this.#req.once("close", onClose);
+    });
   }
 
   /** Stops handing the body to the stream; reads and drops the rest. */
