@@ -227,3 +227,33 @@ Deno.test("HTTPS: chunked bodies refused early (over the limit, bad gzip) get th
     await r.stop();
   }
 });
+
+Deno.test("HTTPS: a keep-alive client answered 503 (queue full) before its body was read goes on without errors", async () => {
+  const r = await startHttpsRelay(["--queue-max-events", "50"]);
+  try {
+    await r.h.stub.stop(); // nothing leaves: the queue fills and stays full
+    // Bodies far larger than one read: the app answers 503 before most of each has arrived.
+    const body = Array.from(
+      { length: 1000 },
+      (_, i) => JSON.stringify({ n: i, pad: "p".repeat(200) }),
+    ).join("\n");
+    const statuses: number[] = [];
+    // Four at a time on one client: connections are reused at once after every answer.
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let i = 0; i < 10; i++) {
+        const response = await fetch(`${r.base}/bulk/${TEST_TOKEN}/`, {
+          method: "POST",
+          body,
+          client: r.client,
+        });
+        await response.text();
+        statuses.push(response.status);
+      }
+    }));
+    assert.ok(statuses.includes(503), `${statuses}`);
+    assert.ok(statuses.every((s) => s === 200 || s === 503), `${statuses}`);
+  } finally {
+    r.h.stub.start();
+    await r.stop();
+  }
+});
