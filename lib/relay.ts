@@ -11,6 +11,7 @@ import { DryRunDrain } from "./dry_run.ts";
 import { Ingest } from "./ingest.ts";
 import { logger } from "./log.ts";
 import { makeDeadLetter } from "./loggly/dead_letter.ts";
+import { http1Client, proxyConfigured } from "./loggly/http1.ts";
 import { type Drain, Sender, type Undelivered } from "./loggly/sender.ts";
 import { M, Metrics } from "./metrics.ts";
 import { observeProcess } from "./process_metrics.ts";
@@ -96,12 +97,16 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     queue,
     tokens: new TokenPolicy(config.token, config.acceptTokens),
   });
+  // Deno's fetch only when a proxy is set (it honours HTTPS_PROXY): see http1.ts.
+  const transport = deps.fetch !== undefined || config.dryRun || proxyConfigured(readEnv)
+    ? null
+    : http1Client();
   const drain: Drain = config.dryRun
     ? new DryRunDrain(queue, deps.stdout ?? Deno.stdout.writable)
     : new Sender(queue, {
       url: config.logglyUrl,
       token: config.token!,
-      fetch: deps.fetch ?? fetch,
+      fetch: deps.fetch ?? transport?.fetch ?? fetch,
       now,
       random: deps.random ?? Math.random,
       batchMaxEvents: config.batchMaxEvents,
@@ -201,6 +206,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   } catch (error) {
     await Promise.all(Object.values(bound).map((l) => l.close()));
     await queue.close();
+    transport?.close();
     throw error;
   }
   const listeners = Object.values(bound);
@@ -217,6 +223,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const shutdown = async (timeoutMs = config.shutdownTimeoutMs): Promise<Leftover> => {
     await Promise.all(listeners.map((l) => l.close()));
     const { unsent, inFlight } = await drain.stop(timeoutMs);
+    transport?.close();
     const held = queue.heldEvents;
     await queue.close();
     // After close: a spool that could not write its last events no longer counts them as kept.
@@ -238,6 +245,15 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     },
     shutdown,
   };
+}
+
+/** An environment variable, or undefined when unset or not readable (a release build). */
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why the relay cannot take events now, for /healthz; null when it can. */
