@@ -12,6 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { LOGGLY_HOST, permissionFlags, releaseScope } from "../lib/permissions.ts";
+import { v8FlagsArg } from "../lib/runtime_flags.ts";
 
 /** Every platform a release ships for (`deno compile --target` triples). */
 export const TARGETS: readonly string[] = [
@@ -130,6 +131,7 @@ export function compileArgs(options: CompileOptions, target: string): string[] {
     outputPath(options.outDir, target),
     "--exclude-unused-npm", // the test-only npm packages stay out of the binary
     ...permissionFlags(scope),
+    v8FlagsArg(),
     // No --include: the one Worker (the UDP reader) runs from a data: URL made from code in
     // lib/syslog/udp_reader.ts, which main.ts imports, so it is embedded like every module.
     "main.ts",

@@ -326,8 +326,10 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     handshakeTimeoutMs: duration("handshake-timeout", 5_000),
     shutdownTimeoutMs: duration("shutdown-timeout", 10_000),
     deadLetterPath: values["dead-letter"] ?? null,
-    queueMaxEvents: count("queue-max-events", 100_000, 100_000_000),
-    queueMaxBytes: size("queue-max-bytes", 64 * 1024 * 1024, batchMaxBytes, 2 ** 40),
+    // Sized for the memory target of a minimal host (see the README): an outage longer than
+    // this buffers is --spool's job.
+    queueMaxEvents: count("queue-max-events", 20_000, 100_000_000),
+    queueMaxBytes: size("queue-max-bytes", 16 * 1024 * 1024, batchMaxBytes, 2 ** 40),
     batchMaxEvents: count("batch-max-events", 1000, 1_000_000),
     batchMaxBytes,
     lingerMs: duration("linger", 1000),

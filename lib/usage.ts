@@ -43,8 +43,8 @@ Delivery
       --batch-max-bytes SIZE bytes per request (default and maximum 5MB)
       --linger DUR           send a partial batch after this long (default 1s)
       --concurrency N        requests in flight (default 4)
-      --queue-max-events N   events held in memory before back-pressure (default 100000)
-      --queue-max-bytes SIZE bytes held in memory before back-pressure (default 64MiB)
+      --queue-max-events N   events held in memory before back-pressure (default 20000)
+      --queue-max-bytes SIZE bytes held in memory before back-pressure (default 16MiB)
       --retry-initial-delay DUR  first retry delay (default 500ms; retries while Loggly fails
                              are at most 5s apart, see README)
       --retry-max-delay DUR  retry delay after 401/403/404 (a bad token or URL; default 60s)

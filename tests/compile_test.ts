@@ -4,6 +4,7 @@
  * arguments, and, with a stand-in `deno`, the sizes, checksums and messages it prints.
  */
 import assert from "node:assert/strict";
+import { v8FlagsArg } from "../lib/runtime_flags.ts";
 import { readerUrl } from "../lib/syslog/udp_reader.ts";
 import { run } from "./helpers.ts";
 import {
@@ -211,4 +212,14 @@ Deno.test("compile: an unreachable dl.deno.land is explained, with DENORT_BIN", 
   } finally {
     await Deno.remove(r.dir, { recursive: true });
   }
+});
+
+Deno.test("compile, deno task start and the benchmark run the relay with the same V8 flags", async () => {
+  const flag = v8FlagsArg();
+  for (const target of TARGETS) assert.ok(compileArgs(options(), target).includes(flag), target);
+  const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)))
+    .tasks as Record<string, string>;
+  assert.ok(tasks.start.split(" ").includes(flag), tasks.start);
+  const bench = await Deno.readTextFile(new URL("./bench/tcp_throughput.ts", import.meta.url));
+  assert.match(bench, /v8FlagsArg\(\)/);
 });

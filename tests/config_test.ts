@@ -77,8 +77,8 @@ Deno.test("defaults: listen on 0.0.0.0:5140 for UDP and TCP, send to Loggly in 1
   assert.equal(c.batchMaxBytes, LOGGLY_MAX_REQUEST_BYTES);
   assert.equal(c.lingerMs, 1000);
   assert.equal(c.concurrency, 4);
-  assert.equal(c.queueMaxEvents, 100_000);
-  assert.equal(c.queueMaxBytes, 64 * 1024 * 1024);
+  assert.equal(c.queueMaxEvents, 20_000);
+  assert.equal(c.queueMaxBytes, 16 * 1024 * 1024);
   assert.equal(c.retryInitialDelayMs, 500);
   assert.equal(c.retryMaxDelayMs, 60_000);
   assert.equal(c.idleTimeoutMs, 600_000);

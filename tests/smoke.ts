@@ -16,6 +16,7 @@
 
 import { parseArgs } from "node:util";
 import { permissionFlags, releaseScope } from "../lib/permissions.ts";
+import { v8FlagsArg } from "../lib/runtime_flags.ts";
 import { VERSION } from "../lib/version.ts";
 import { run, sendTcp, sendUdp } from "./helpers.ts";
 import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
@@ -25,7 +26,7 @@ import { MAIN, RelayProcess, waitUntil } from "./relay_process.ts";
 export function launcherFor(binary: string | undefined): string[] {
   if (binary !== undefined) return [binary];
   const target = Deno.build.os === "windows" ? "x86_64-pc-windows-msvc" : Deno.build.target;
-  return [Deno.execPath(), "run", ...permissionFlags(releaseScope(target)), MAIN];
+  return [Deno.execPath(), "run", ...permissionFlags(releaseScope(target)), v8FlagsArg(), MAIN];
 }
 
 function runOnce(launcher: string[], args: string[]) {

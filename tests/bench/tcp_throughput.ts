@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { v8FlagsArg } from "../../lib/runtime_flags.ts";
 import { parseArgs } from "node:util";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -471,6 +472,7 @@ async function startRelay(
     "--allow-read",
     "--allow-write",
     "--allow-env",
+    v8FlagsArg(), // as deno task start and the release binary run it
     ...opts.denoFlags,
     ...denoFlags,
     "main.ts",
