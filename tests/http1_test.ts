@@ -225,3 +225,127 @@ Deno.test("http1Client: HTTPS with Deno's TLS, trusting the given CA", async () 
     await s.shutdown();
   }
 });
+
+Deno.test("http1Client: bytes after an answer are never read as the next request's answer", async () => {
+  const s = rawServer([
+    // A misbehaving peer: an answer, then a second one nobody asked for.
+    'HTTP/1.1 503 Busy\r\ncontent-length: 0\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 17\r\n\r\n{"response":"ok"}',
+    "HTTP/1.1 503 Busy\r\ncontent-length: 0\r\n\r\n",
+  ]);
+  const { fetch, close } = http1Client();
+  try {
+    const statuses = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`${s.url}/bulk/T/`, { method: "POST", body: new Uint8Array(3) });
+      await r.text();
+      statuses.push(r.status);
+    }
+    assert.deepEqual(statuses, [503, 503], "the stray 200 was taken for an answer");
+    assert.equal(s.connections(), 2);
+  } finally {
+    close();
+    await s.stop();
+  }
+});
+
+Deno.test("http1Client: an idle connection the server wrote to or closed (a 408) is not reused", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const ok = 'HTTP/1.1 200 OK\r\ncontent-length: 17\r\n\r\n{"response":"ok"}';
+  let connections = 0;
+  const served = (async () => {
+    for await (const conn of listener) {
+      connections++;
+      (async () => {
+        const buf = new Uint8Array(4096);
+        await conn.read(buf);
+        await conn.write(new TextEncoder().encode(ok));
+        // Then, idle, a load balancer's unsolicited timeout answer, and the close.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await conn.write(new TextEncoder().encode("HTTP/1.1 408 Request Timeout\r\n\r\n"));
+        conn.close();
+      })().catch(() => {});
+    }
+  })();
+  const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/bulk/T/`;
+  const { fetch, close } = http1Client();
+  try {
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(url, { method: "POST", body: new Uint8Array(3) });
+      assert.equal(r.status, 200);
+      await r.text();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(connections, 2);
+  } finally {
+    close();
+    listener.close();
+    await served.catch(() => {});
+  }
+});
+
+Deno.test("http1Client: an early 413 from a server that stops reading is the answer, not a broken pipe", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served = (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        await conn.read(new Uint8Array(4096)); // the head and a little of the body, no more
+        await conn.write(
+          new TextEncoder().encode("HTTP/1.1 413 Too Large\r\ncontent-length: 3\r\n\r\nbig"),
+        );
+        conn.close();
+      })().catch(() => {});
+    }
+  })();
+  const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/bulk/T/`;
+  const { fetch, close } = http1Client();
+  try {
+    const r = await fetch(url, { method: "POST", body: new Uint8Array(8 * 1024 * 1024) });
+    assert.deepEqual([r.status, await r.text()], [413, "big"]);
+  } finally {
+    close();
+    listener.close();
+    await served.catch(() => {});
+  }
+});
+
+Deno.test("http1Client: an abort while still connecting rejects at once", async () => {
+  // A listener whose accept queue is full: the kernel drops further SYNs, so connect() hangs.
+  const python = new Deno.Command("python3", {
+    args: [
+      "-c",
+      "import socket,sys,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(0)\n" +
+      "print(s.getsockname()[1],flush=True)\ntime.sleep(30)",
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = python.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const port = Number((await reader.read()).value);
+  const fillers: Deno.Conn[] = [];
+  try {
+    // Fill the queue (backlog 0 admits one or two), without waiting on a connect that hangs.
+    for (let i = 0; i < 3; i++) {
+      const c = await Promise.race([
+        Deno.connect({ hostname: "127.0.0.1", port }),
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 300)),
+      ]);
+      if (c === null) break;
+      fillers.push(c);
+    }
+    const { fetch, close } = http1Client();
+    const started = Date.now();
+    await assert.rejects(
+      fetch(`http://127.0.0.1:${port}/`, {
+        method: "POST",
+        body: new Uint8Array(1),
+        signal: AbortSignal.timeout(200),
+      }),
+    );
+    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    close();
+  } finally {
+    for (const c of fillers) c.close();
+    python.kill();
+    await python.status;
+    await reader.cancel().catch(() => {});
+  }
+});

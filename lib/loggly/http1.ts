@@ -63,6 +63,10 @@ interface Connection {
   end: number;
   /** Head and body are written in one piece: in two, Nagle's algorithm and the server's delayed ACK held every request back 40 ms. */
   out: Uint8Array;
+  /** While idle in the pool: a read kept pending, to see what the server sends or closes meanwhile. */
+  pending: Promise<number | null> | null;
+  /** The pending read ended (data, end of stream or an error): the connection is not reusable. */
+  stirred: boolean;
 }
 
 /** Request buffers up to this size are kept with their connection; larger ones are not. */
@@ -85,7 +89,25 @@ export function http1Client(options: Http1Options = {}): Http1Client {
       start: 0,
       end: 0,
       out: new Uint8Array(64 * 1024),
+      pending: null,
+      stirred: false,
     };
+  };
+  /** Puts a connection whose answer was read whole, and nothing after it, back in the pool. */
+  const keep = (pool: Connection[], c: Connection) => {
+    c.start = c.end = 0;
+    c.stirred = false;
+    c.pending = c.conn.read(c.buffer);
+    c.pending.then(() => c.stirred = true, () => c.stirred = true);
+    pool.push(c);
+  };
+  /** An idle connection nothing happened on since its last answer, or undefined. */
+  const take = (pool: Connection[]): Connection | undefined => {
+    for (let c = pool.pop(); c !== undefined; c = pool.pop()) {
+      if (!c.stirred) return c;
+      closeQuietly(c.conn); // closed by the server, or it sent what nobody asked for
+    }
+    return undefined;
   };
   const post: typeof fetch = async (input, init = {}) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
@@ -94,22 +116,37 @@ export function http1Client(options: Http1Options = {}): Http1Client {
     }
     const signal = init.signal ?? undefined;
     signal?.throwIfAborted();
-    const body = init.body instanceof Uint8Array ? init.body : new Uint8Array(0);
+    if (init.body !== undefined && init.body !== null && !(init.body instanceof Uint8Array)) {
+      throw new TypeError("The body must be a Uint8Array");
+    }
+    const body = init.body ?? new Uint8Array(0);
     const head = encoder.encode(requestHead(url, init.method ?? "GET", init.headers, body.length));
     const pool = idle.get(url.origin) ?? [];
     idle.set(url.origin, pool);
     // A kept-alive connection the server has closed meanwhile fails before any answer: then
     // once more on a new one.
     for (let attempt = 0;; attempt++) {
-      const reused = attempt === 0 ? pool.pop() : undefined;
-      const connection = reused ?? await open(url);
+      const reused = attempt === 0 ? take(pool) : undefined;
+      const connection = reused ??
+        await untilAborted(open(url), signal, (c) => closeQuietly(c.conn));
       const abort = () => closeQuietly(connection.conn);
       signal?.addEventListener("abort", abort, { once: true });
       let answered = false;
       try {
-        await writeRequest(connection, head, body);
+        signal?.throwIfAborted();
+        try {
+          await writeRequest(connection, head, body);
+        } catch (error) {
+          // The server may have answered early (a 413, say) and closed without reading the rest.
+          const early = await readAnswer(connection, () => answered = true).catch(() => null);
+          if (early === null) throw error;
+          closeQuietly(connection.conn);
+          if (early.response.ok) throw new Http1Error("A 2xx answer came before the whole body");
+          return early.response;
+        }
         const answer = await readAnswer(connection, () => answered = true);
-        if (answer.reusable) pool.push(connection);
+        // Bytes past the answer would be taken for the next request's answer: never reuse then.
+        if (answer.reusable && connection.start === connection.end) keep(pool, connection);
         else closeQuietly(connection.conn);
         return answer.response;
       } catch (error) {
@@ -128,6 +165,34 @@ export function http1Client(options: Http1Options = {}): Http1Client {
       for (const pool of idle.values()) for (const c of pool.splice(0)) closeQuietly(c.conn);
     },
   };
+}
+
+/**
+ * `connecting`, or the signal's reason as soon as it aborts (a connection that opens after that
+ * is handed to `late`, to close).
+ */
+function untilAborted<T>(
+  connecting: Promise<T>,
+  signal: AbortSignal | undefined,
+  late: (value: T) => void,
+): Promise<T> {
+  if (signal === undefined) return connecting;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      connecting.then(late, () => {});
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    connecting.then((value) => {
+      signal.removeEventListener("abort", onAbort);
+      if (signal.aborted) late(value);
+      else resolve(value);
+    }, (error) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    });
+  });
 }
 
 function requestHead(
@@ -161,13 +226,20 @@ async function readAnswer(
     let delimited = true;
     if (status === 204 || status === 304) body = new Uint8Array(0);
     else if (chunked) body = await readChunked(c);
-    else if (length !== null) body = await readExactly(c, Number(length));
-    else {
+    else if (length !== null) {
+      if (!/^\d{1,15}$/.test(length.trim())) throw new Http1Error("Bad Content-Length");
+      body = await readExactly(c, Number(length));
+    } else {
       body = await readToEnd(c);
       delimited = false;
     }
     const noBody = status === 204 || status === 304;
-    const response = new Response(noBody ? null : body.slice(), { status, statusText, headers });
+    let response: Response;
+    try {
+      response = new Response(noBody ? null : body.slice(), { status, statusText, headers });
+    } catch {
+      throw new Http1Error(`An answer with status ${status} the relay cannot read`);
+    }
     return { response, reusable: keepAlive && delimited };
   }
 }
@@ -197,7 +269,8 @@ function parseHead(
   const [statusLine, ...lines] = head.split("\r\n");
   const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(statusLine);
   if (!m) {
-    throw new Http1Error(`Not an HTTP/1.x answer: ${JSON.stringify(statusLine.slice(0, 40))}`);
+    // Not quoted: a peer that echoes the request would put the token (in its path) in the message.
+    throw new Http1Error("Not an HTTP/1.x answer");
   }
   const headers = new Headers();
   for (const line of lines) {
@@ -240,8 +313,9 @@ async function readChunked(c: Connection): Promise<Uint8Array> {
   let bytes = 0;
   for (;;) {
     const line = await readLine(c);
-    const size = parseInt(line.split(";")[0].trim(), 16);
-    if (!Number.isSafeInteger(size) || size < 0) throw new Http1Error("Bad chunk size");
+    const hex = line.split(";")[0].trim();
+    if (!/^[0-9a-f]{1,12}$/i.test(hex)) throw new Http1Error("Bad chunk size");
+    const size = parseInt(hex, 16);
     if (size === 0) {
       while ((await readLine(c)) !== "") {
         // trailers: not used
@@ -300,7 +374,10 @@ async function fill(c: Connection): Promise<boolean> {
       c.buffer = grown;
     }
   }
-  const n = await c.conn.read(c.buffer.subarray(c.end));
+  const pending = c.pending;
+  c.pending = null;
+  // An idle connection's read was started on the empty buffer (keep() reset it).
+  const n = await (pending ?? c.conn.read(c.buffer.subarray(c.end)));
   if (n === null) return false;
   c.end += n;
   return true;
