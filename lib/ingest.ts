@@ -120,6 +120,11 @@ export class Ingest {
     return token === undefined ? { bytes, tags: key } : { bytes, tags: key, token };
   }
 
+  /** The queue released these records (delivered): the memory their bytes hold may be reused. */
+  release(records: readonly QueuedRecord[]): void {
+    this.#encoder.release(records);
+  }
+
   #queue(record: QueuedRecord | null): void {
     if (record !== null) this.#o.queue.push(record);
   }

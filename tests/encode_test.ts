@@ -141,3 +141,29 @@ Deno.test("EventEncoder cuts an event over the limit, like encodeEvent", () => {
   assert.equal(cut, true);
   assert.deepEqual(bytes, encodeEvent(event, 1000).bytes);
 });
+
+Deno.test("EventEncoder: slabs whose records were all released are used again; held records stay intact", () => {
+  const enc = new EventEncoder(1_000_000);
+  const event = (n: number): Event => ({
+    timestamp: "2026-01-01T00:00:00.000Z",
+    message: `event ${n} ${"x".repeat(1000)}`,
+    relay: { input: "tcp" },
+  });
+  const dec = new TextDecoder();
+  // About a thousand events of ~1 KB per 1 MiB slab: three slabs' worth.
+  const records = Array.from({ length: 3000 }, (_, n) => enc.encode(event(n)).bytes);
+  const buffers = [...new Set(records.map((r) => r.buffer))];
+  assert.ok(buffers.length >= 3, `${buffers.length} slabs`);
+  const first = records.filter((r) => r.buffer === buffers[0]);
+  const held = records.filter((r) => r.buffer === buffers[1]);
+  enc.release(first.map((bytes) => ({ bytes })));
+  enc.release([{ bytes: new Uint8Array(8) }]); // not from this encoder: ignored
+  // Encode until a new slab is needed: it is the first one, released, not a new allocation.
+  const later = Array.from({ length: 3000 }, (_, n) => enc.encode(event(10_000 + n)).bytes);
+  assert.ok(later.some((r) => r.buffer === buffers[0]), "the released slab was used again");
+  assert.ok(!later.some((r) => r.buffer === buffers[1]), "a slab with held records was not");
+  for (const bytes of held) {
+    const n = records.indexOf(bytes);
+    assert.equal(JSON.parse(dec.decode(bytes)).message, `event ${n} ${"x".repeat(1000)}`);
+  }
+});

@@ -6,7 +6,7 @@ import {
   PROBE_MAX_BYTES,
   PROBE_MAX_EVENTS,
 } from "../lib/loggly/outage.ts";
-import { Sender, type SenderOptions } from "../lib/loggly/sender.ts";
+import { joinLines, Sender, type SenderOptions } from "../lib/loggly/sender.ts";
 import { M, Metrics } from "../lib/metrics.ts";
 import { MemoryQueue } from "../lib/queue/memory_queue.ts";
 import type { QueuedRecord } from "../lib/queue/queue.ts";
@@ -505,4 +505,21 @@ Deno.test("stop: events in requests the timeout aborts are told apart from those
   await clock.advance(1000);
   assert.deepEqual(await stopped, { unsent: 50, inFlight: 200 });
   assert.equal(queue.heldEvents, 250);
+});
+
+Deno.test("joinLines: into a reused buffer when it is large enough, else into a new one", () => {
+  const enc = new TextEncoder();
+  const batch = {
+    tags: "",
+    records: ["a", "bc"].map((t) => ({ bytes: enc.encode(t), tags: "" })),
+    bytes: 4,
+    openedAt: 0,
+  };
+  const big = new Uint8Array(16).fill(120);
+  const into = joinLines(batch, big);
+  assert.equal(into.buffer, big.buffer);
+  assert.equal(new TextDecoder().decode(into), "a\nbc");
+  const fresh = joinLines(batch, new Uint8Array(2));
+  assert.equal(fresh.byteLength, 4);
+  assert.equal(new TextDecoder().decode(fresh), "a\nbc");
 });

@@ -8,6 +8,7 @@ export class MemoryQueue implements EventQueue {
   #heldBytes = 0;
   #waiters: (() => void)[] = [];
   #listener: () => void = () => {};
+  #acked: (records: readonly QueuedRecord[]) => void = () => {};
   readonly #maxEvents: number;
   readonly #maxBytes: number;
 
@@ -66,6 +67,10 @@ export class MemoryQueue implements EventQueue {
     this.#listener = listener;
   }
 
+  onAck(listener: (records: readonly QueuedRecord[]) => void): void {
+    this.#acked = listener;
+  }
+
   flushed(): Promise<void> {
     return Promise.resolve();
   }
@@ -77,6 +82,7 @@ export class MemoryQueue implements EventQueue {
   ack(records: readonly QueuedRecord[]): void {
     for (const record of records) this.#heldBytes -= record.bytes.length;
     this.#heldEvents -= records.length;
+    this.#acked(records);
     if (!this.full && this.#waiters.length > 0) {
       const waiters = this.#waiters;
       this.#waiters = [];

@@ -39,6 +39,8 @@ export interface EventQueue {
   onAvailable(listener: () => void): void;
   /** Releases records that were delivered (or dead-lettered). */
   ack(records: readonly QueuedRecord[]): void;
+  /** Calls `listener` with the records of every `ack`, once they are released. */
+  onAck(listener: (records: readonly QueuedRecord[]) => void): void;
   /** Events held: waiting plus taken but not acked. */
   readonly heldEvents: number;
   /** Bytes held. */

@@ -206,6 +206,7 @@ export class Spool implements EventQueue {
   #heldBytes: number;
   #notFullWaiters: (() => void)[] = [];
   #listener: () => void = () => {};
+  #acked: (records: readonly QueuedRecord[]) => void = () => {};
 
   constructor(db: DatabaseSync, options: SpoolOptions) {
     this.#db = db;
@@ -298,6 +299,10 @@ export class Spool implements EventQueue {
     this.#listener = listener;
   }
 
+  onAck(listener: (records: readonly QueuedRecord[]) => void): void {
+    this.#acked = listener;
+  }
+
   take(max: number): QueuedRecord[] {
     if (this.#readId < this.#cacheStart) return this.#takeBacklog(max);
     const from = this.#cacheHead + (this.#readId - this.#cacheStart);
@@ -348,6 +353,7 @@ export class Spool implements EventQueue {
     }
     this.#heldEvents -= records.length;
     if (cancelled !== undefined) this.#cancel(cancelled);
+    this.#acked(records);
     this.#scheduleCommit();
     this.#wakeIfNotFull();
   }
