@@ -36,6 +36,7 @@ import {
   median,
   MiB,
   type Options,
+  optionsOrExit,
   type Proc,
   ROOT,
   runGuarded,
@@ -999,17 +1000,8 @@ async function soak(opts: SoakOptions, sink: Sink): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  let opts: SoakOptions | null;
-  try {
-    opts = parseOptions(Deno.args);
-  } catch (error) {
-    console.error(`soak: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (opts === null) {
-    console.log(HELP);
-    return 0;
-  }
+  const opts = optionsOrExit("soak", HELP, parseOptions);
+  if (typeof opts === "number") return opts;
   if (opts.replot) {
     const samples = readCsv(await Deno.readTextFile(opts.replot));
     const name = opts.replot.slice(opts.replot.lastIndexOf("/") + 1);

@@ -22,6 +22,7 @@ import {
   median,
   MiB,
   type Options,
+  optionsOrExit,
   readProc,
   ROOT,
   runGuarded,
@@ -305,17 +306,8 @@ function printReport(
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  let opts: SpoolOptions | null;
-  try {
-    opts = parseOptions(Deno.args);
-  } catch (error) {
-    console.error(`spool_throughput: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (opts === null) {
-    console.log(HELP);
-    return 0;
-  }
+  const opts = optionsOrExit("spool_throughput", HELP, parseOptions);
+  if (typeof opts === "number") return opts;
   const { base } = opts;
   if (base.sender === "deno" && !which("loggen")) {
     console.log("loggen not found: falling back to an in-process Deno TCP writer");

@@ -1080,18 +1080,33 @@ function printReport(opts: Options, results: RunResult[], commands: Commands): v
 
 // ---------------------------------------------------------------------------------------------
 
-async function main(): Promise<number> {
-  let opts: Options | null;
+/**
+ * A benchmark's options from its command line; or, after printing its help (exit 0) or what is
+ * wrong with the arguments (exit 2), the exit code.
+ */
+export function optionsOrExit<T>(
+  name: string,
+  help: string,
+  parse: (args: string[]) => T | null,
+  args: string[] = Deno.args,
+): T | number {
+  let opts: T | null;
   try {
-    opts = parseOptions(Deno.args);
+    opts = parse(args);
   } catch (error) {
-    console.error(`tcp_throughput: ${(error as Error).message}\n\n${HELP}`);
+    console.error(`${name}: ${(error as Error).message}\n\n${help}`);
     return 2;
   }
   if (opts === null) {
-    console.log(HELP);
+    console.log(help);
     return 0;
   }
+  return opts;
+}
+
+async function main(): Promise<number> {
+  const opts = optionsOrExit("tcp_throughput", HELP, parseOptions);
+  if (typeof opts === "number") return opts;
   if (opts.sender === "deno" && !which("loggen")) {
     console.log("loggen not found: falling back to an in-process Deno TCP writer");
   }

@@ -31,6 +31,7 @@ import {
   intOption,
   median,
   MiB,
+  optionsOrExit,
   type Proc,
   readProc,
   runGuarded,
@@ -415,17 +416,8 @@ function printReport(ctx: Context, rows: Row[], results: Measurement[]): void {
 }
 
 async function main(): Promise<number> {
-  let opts: UdpOptions | null;
-  try {
-    opts = parseOptions(Deno.args);
-  } catch (error) {
-    console.error(`udp_rates: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (opts === null) {
-    console.log(HELP);
-    return 0;
-  }
+  const opts = optionsOrExit("udp_rates", HELP, parseOptions);
+  if (typeof opts === "number") return opts;
   const needed = ["loggen", ...(opts.only === "relay" ? [] : ["syslog-ng"])];
   const missing = needed.filter((command) => !which(command));
   if (missing.length > 0) {
