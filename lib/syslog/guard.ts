@@ -1,7 +1,7 @@
 /**
- * Connection limits shared by the TCP and TLS inputs: a cap per input and per peer address, and
- * a deadline for finishing a message once it has begun (slow senders holding a connection open
- * one byte at a time). A breach closes that connection only, and is counted and logged.
+ * Connection limits shared by the TCP and TLS inputs: a cap per input and per peer address (a
+ * connection's own deadlines, idle and slow message, are in session.ts). A breach closes that
+ * connection only, and is counted and logged.
  *
  * A connection over the cap of its peer is not closed at once: the relay may simply not have read
  * that peer's earlier connections to their end yet (a sender writing short connections back to
