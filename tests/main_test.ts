@@ -95,19 +95,7 @@ Deno.test("SIGTERM: stops inputs, flushes queued events, exits 0; the token neve
 Deno.test("Loggly unreachable: errors are logged with the URL redacted, shutdown reports the loss, exit 3", async () => {
   const stub = new LogglyStub(TEST_TOKEN).start();
   await stub.stop();
-  const p = new RelayProcess([
-    "--token",
-    TEST_TOKEN,
-    "--loggly-url",
-    stub.url,
-    "--linger",
-    "10ms",
-    "--retry-max-delay",
-    "50ms",
-    "--shutdown-timeout",
-    "300ms",
-    "-vv",
-  ]);
+  const p = stoppingRelay(stub, ["-vv"]);
   const { tcp } = await p.ready();
   await sendTcp(tcp, "<13>lost in the outage\n");
   await waitUntil(() => p.stderr.includes("retry 2"));

@@ -35,6 +35,7 @@ import {
   intOption,
   median,
   MiB,
+  numberOption,
   type Options,
   optionsOrExit,
   type Proc,
@@ -99,19 +100,6 @@ interface SoakOptions {
   relayDir: string;
   /** A CSV to draw, instead of a run. */
   replot: string | null;
-}
-
-/** The value of number option `--name`, or `fallback` when not given. */
-function numberOption(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  min: number,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value.replaceAll("_", ""));
-  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}`);
-  return n;
 }
 
 function parseOptions(args: string[]): SoakOptions | null {

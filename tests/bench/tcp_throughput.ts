@@ -62,6 +62,22 @@ export interface Options {
   profile: string | null;
 }
 
+/** The value of number option `--name` (underscores allowed), or `fallback` when not given. */
+export function numberOption(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  integer = false,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value.replaceAll("_", ""));
+  if (!(integer ? Number.isInteger(n) : Number.isFinite(n)) || n < min) {
+    throw new Error(`--${name} must be ${integer ? "an integer" : "a number"} >= ${min}`);
+  }
+  return n;
+}
+
 /** The value of integer option `--name` (underscores allowed), or `fallback` when not given. */
 export function intOption(
   name: string,
@@ -69,10 +85,7 @@ export function intOption(
   fallback: number,
   min: number,
 ): number {
-  if (value === undefined) return fallback;
-  const n = Number(value.replaceAll("_", ""));
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
-  return n;
+  return numberOption(name, value, fallback, min, true);
 }
 
 /** The sender option: loggen when it is installed, else the in-process writer. */
