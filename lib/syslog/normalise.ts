@@ -38,9 +38,11 @@ export function normaliseSyslog(
   const tags: string[] = [];
   const tokens: string[] = [];
   if (parsed.syslog) {
-    const syslog = { ...parsed.syslog };
+    // The parser's fields are the event's: copied only when the Loggly elements come out.
+    let syslog = parsed.syslog;
     if (syslog.structuredData) {
-      const structuredData = takeLogglyElements(syslog.structuredData, tags, tokens);
+      syslog = { ...syslog };
+      const structuredData = takeLogglyElements(syslog.structuredData!, tags, tokens);
       if (structuredData) syslog.structuredData = structuredData;
       else delete syslog.structuredData;
     }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { utcYear } from "../iso_time.ts";
 import { daysInMonth, utcMillis, type WallTime, zonedToUtc } from "./zone.ts";
 
 /** Where and how to read a stamp that carries no year or zone of its own. */
@@ -58,20 +59,17 @@ const ZONE_ABBREVIATIONS: ReadonlyMap<string, number> = new Map([
 ]);
 
 /** Month numbers keyed by the three lower-case letters of the English month name. */
-const MONTHS: ReadonlyMap<string, number> = new Map([
-  ["jan", 1],
-  ["feb", 2],
-  ["mar", 3],
-  ["apr", 4],
-  ["may", 5],
-  ["jun", 6],
-  ["jul", 7],
-  ["aug", 8],
-  ["sep", 9],
-  ["oct", 10],
-  ["nov", 11],
-  ["dec", 12],
-]);
+const MONTHS: ReadonlyMap<number, number> = new Map(
+  ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"].map(
+    (name, i) => [monthKey(name, 0), i + 1],
+  ),
+);
+
+/** The three letters at `i` as one number, case folded (no substring on the hot path). */
+function monthKey(text: string, i: number): number {
+  return ((text.charCodeAt(i) | 32) << 16) | ((text.charCodeAt(i + 1) | 32) << 8) |
+    (text.charCodeAt(i + 2) | 32);
+}
 
 function digit(text: string, i: number): number {
   const c = text.charCodeAt(i) - 48;
@@ -202,7 +200,7 @@ export function readBsdStamp(
   const lead = text.charCodeAt(i);
   if (lead === 42 || lead === 46) i++; // * or .
   if (i + 14 > end || text.charCodeAt(i + 3) !== 32) return undefined;
-  const month = MONTHS.get(text.slice(i, i + 3).toLowerCase());
+  const month = MONTHS.get(monthKey(text, i));
   if (month === undefined) return undefined;
   i = skipSpaces(text, i + 3, end);
   let day = digit(text, i);
@@ -239,13 +237,11 @@ export function readBsdStamp(
   if (w.month < 1 || w.day < 1 || w.day > 31 || w.hour > 23 || w.minute > 59 || w.second > 59) {
     return { end: i, time: NaN };
   }
-  const toUtc = (candidate: WallTime): number =>
-    offset === undefined ? zonedToUtc(candidate, context.timeZone) : utcMillis(candidate) - offset;
   if (year !== undefined) {
     w.year = year;
-    return { end: i, time: validTime(w) ? toUtc(w) : NaN };
+    return { end: i, time: validTime(w) ? toUtc(w, offset, context.timeZone) : NaN };
   }
-  return { end: i, time: nearestYear(w, context.now, toUtc) };
+  return { end: i, time: nearestYear(w, context.now, offset, context.timeZone) };
 }
 
 /**
@@ -278,16 +274,27 @@ export function readUptime(text: string, start: number, end: number): number {
   return i;
 }
 
+/** The instant of `w` at the fixed `offset` from UTC (ms), or else read in `timeZone`. */
+function toUtc(w: WallTime, offset: number | undefined, timeZone: string): number {
+  return offset === undefined ? zonedToUtc(w, timeZone) : utcMillis(w) - offset;
+}
+
 /**
  * The instant of a year-less wall time in the year (now's year, the one before or after) that
- * puts it nearest to `now`; NaN when the date exists in none of them (Feb 29).
+ * puts it nearest to `now`; NaN when the date exists in none of them (Feb 29). The wall time is
+ * read at `offset` (ms) when given, else in `timeZone`.
  */
-export function nearestYear(w: WallTime, now: number, toUtc: (w: WallTime) => number): number {
-  const thisYear = new Date(now).getUTCFullYear();
+export function nearestYear(
+  w: WallTime,
+  now: number,
+  offset: number | undefined,
+  timeZone: string,
+): number {
+  const thisYear = Number.isFinite(now) ? utcYear(now) : NaN;
   if (!Number.isFinite(thisYear)) return NaN;
   w.year = thisYear;
   if (validTime(w)) {
-    const time = toUtc(w);
+    const time = toUtc(w, offset, timeZone);
     // Other years are at least 365 days away from this one: half a year is decisive.
     if (Math.abs(time - now) <= 182 * DAY_MS) return time;
   }
@@ -296,7 +303,7 @@ export function nearestYear(w: WallTime, now: number, toUtc: (w: WallTime) => nu
   for (const year of [thisYear - 1, thisYear, thisYear + 1]) {
     w.year = year;
     if (!validTime(w)) continue;
-    const time = toUtc(w);
+    const time = toUtc(w, offset, timeZone);
     const distance = Math.abs(time - now);
     if (distance < bestDistance) {
       best = time;
