@@ -1,5 +1,5 @@
 import type { Drain, Undelivered } from "./loggly/sender.ts";
-import type { EventQueue } from "./queue/queue.ts";
+import { type EventQueue, receiptOf } from "./queue/queue.ts";
 import { Notifier } from "./signal.ts";
 
 /** --dry-run: writes each event's JSON line to `out` instead of sending it. */
@@ -33,14 +33,19 @@ export class DryRunDrain implements Drain {
   }
 
   async #run(): Promise<void> {
-    const newline = new Uint8Array([10]);
     while (true) {
       const records = this.#queue.take(1000);
+      // One write of copied bytes: taken views may be reused once the inputs push again.
+      const receipt = receiptOf(records);
+      const out = new Uint8Array(receipt.bytes + records.length);
+      let at = 0;
       for (const record of records) {
-        await this.#out.write(record.bytes);
-        await this.#out.write(newline);
+        out.set(record.bytes, at);
+        at += record.bytes.length;
+        out[at++] = 10;
       }
-      this.#queue.ack(records);
+      if (out.length > 0) await this.#out.write(out);
+      this.#queue.ack(receipt);
       if (records.length > 0) continue;
       if (this.#stopping) return;
       await this.#wake.wait(null);

@@ -33,8 +33,15 @@ export class EventEncoder {
   #current: Slab;
   #at = 0;
 
-  constructor(maxBytes: number) {
+  readonly #transient: boolean;
+
+  /**
+   * With `transient`, for a queue that copies what it is given, each encoding overwrites the
+   * last: no slab is held, and nothing needs releasing.
+   */
+  constructor(maxBytes: number, transient = false) {
     this.#maxBytes = maxBytes;
+    this.#transient = transient;
     this.#current = this.#fresh();
   }
 
@@ -70,13 +77,15 @@ export class EventEncoder {
   #intoSlab(json: string): Uint8Array | null {
     const worst = json.length * 3; // UTF-8 bytes per UTF-16 unit, at most
     if (worst > EventEncoder.SLAB_BYTES / 4) return null;
-    if (this.#at + worst > EventEncoder.SLAB_BYTES) {
+    if (this.#transient) this.#at = 0;
+    else if (this.#at + worst > EventEncoder.SLAB_BYTES) {
       const full = this.#current;
       this.#current = this.#fresh();
       if (full.records === 0) this.#recycle(full);
     }
     const slab = this.#current;
-    const { written } = encoder.encodeInto(json, slab.bytes.subarray(this.#at));
+    const into = this.#at === 0 ? slab.bytes : slab.bytes.subarray(this.#at);
+    const { written } = encoder.encodeInto(json, into);
     if (written > this.#maxBytes) return null;
     const bytes = slab.bytes.subarray(this.#at, this.#at + written);
     this.#at += written;

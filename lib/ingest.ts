@@ -47,7 +47,8 @@ export class Ingest {
 
   constructor(options: IngestOptions) {
     this.#o = options;
-    this.#encoder = new EventEncoder(options.maxEventBytes);
+    // A queue that copies each record lets the encoder reuse one buffer for every event.
+    this.#encoder = new EventEncoder(options.maxEventBytes, options.queue.copiesBytes === true);
     this.#baseKey = [...new Set(options.tags)].sort().join(",");
   }
 
@@ -68,7 +69,9 @@ export class Ingest {
   frames(frames: readonly Frame[], input: InputKind, peer: string | undefined): boolean {
     if (frames.length > 0) {
       this.#receivedOn(input).inc(frames.length);
-      for (const frame of frames) this.#queue(this.syslog(frame, input, peer));
+      // Frames read together arrived together: one clock reading serves them all.
+      const now = this.#o.now();
+      for (const frame of frames) this.#queue(this.syslog(frame, input, peer, now));
     }
     return this.#o.queue.full;
   }
@@ -81,11 +84,15 @@ export class Ingest {
   }
 
   /**
-   * Parses one syslog message and encodes it as a record; null when it names a Loggly account
-   * the relay does not forward to (counted).
+   * Parses one syslog message received at `now` and encodes it as a record; null when it names
+   * a Loggly account the relay does not forward to (counted).
    */
-  syslog(frame: Frame, input: InputKind, peer: string | undefined): QueuedRecord | null {
-    const now = this.#o.now();
+  syslog(
+    frame: Frame,
+    input: InputKind,
+    peer: string | undefined,
+    now: Date = this.#o.now(),
+  ): QueuedRecord | null {
     const parsed = parseSyslog(frame.bytes, { now, timeZone: this.#o.timeZone });
     if (parsed.parseError !== undefined) this.#o.metrics.inc(M.parseErrors, { input });
     if (frame.truncated) this.#count(M.truncated, input, "message over --max-message-bytes");
@@ -168,17 +175,20 @@ export class Ingest {
     tags: readonly string[],
     token?: string,
   ): { queued: number; tooLarge: BodyEvent[] } | null {
-    const records: QueuedRecord[] = [];
-    const tooLarge: BodyEvent[] = [];
-    for (const event of events) {
-      const record = this.http(event, peer, tags, token);
-      if (record) records.push(record);
-      else tooLarge.push(event);
-    }
     if (this.#o.queue.full) return null;
-    for (const record of records) this.#o.queue.push(record);
-    this.#receivedOn("http").inc(records.length);
-    return { queued: records.length, tooLarge };
+    const tooLarge: BodyEvent[] = [];
+    let queued = 0;
+    for (const event of events) {
+      // Pushed as soon as encoded: the encoder may reuse its buffer for the next one.
+      const record = this.http(event, peer, tags, token);
+      if (record === null) tooLarge.push(event);
+      else {
+        this.#o.queue.push(record);
+        queued++;
+      }
+    }
+    this.#receivedOn("http").inc(queued);
+    return { queued, tooLarge };
   }
 
   /**

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type Batch, Batcher } from "../lib/loggly/batcher.ts";
+import {
+  type Batch,
+  Batcher,
+  bodyOf,
+  eventsOf,
+  receiptFor,
+  splitBatch,
+} from "../lib/loggly/batcher.ts";
 import type { QueuedRecord } from "../lib/queue/queue.ts";
 
 /** A record of `size` bytes (the letter `fill` repeated) with the given tags. */
@@ -7,9 +14,14 @@ function record(size: number, tags = "", fill = "x"): QueuedRecord {
   return { bytes: new TextEncoder().encode(fill.repeat(size)), tags };
 }
 
-/** The body Loggly would get: the records joined by newlines. */
-function bodyLength(batch: Batch): number {
-  return batch.records.reduce((n, r) => n + r.bytes.length, 0) + batch.records.length - 1;
+/** The events of a batch, as text. */
+function texts(batch: Batch): string[] {
+  return [...eventsOf(batch)].map((e) => new TextDecoder().decode(e));
+}
+
+/** The body Loggly would get, as text. */
+function bodyText(batch: Batch): string {
+  return new TextDecoder().decode(bodyOf(batch));
 }
 
 const LIMITS = { maxEvents: 1000, maxBytes: 10_000, lingerMs: 1000 };
@@ -20,7 +32,7 @@ Deno.test("batch closes when it reaches maxEvents", () => {
   assert.deepEqual(batcher.add(record(10), 0), []);
   const closed = batcher.add(record(10), 0);
   assert.equal(closed.length, 1);
-  assert.equal(closed[0].records.length, 3);
+  assert.equal(closed[0].count, 3);
   assert.equal(batcher.openRecords, 0);
 });
 
@@ -31,7 +43,7 @@ Deno.test("batch bytes are the record lengths plus one newline between records",
   batcher.add(record(5), 0);
   const [batch] = batcher.drain();
   assert.equal(batch.bytes, 10 + 20 + 5 + 2);
-  assert.equal(batch.bytes, bodyLength(batch));
+  assert.equal(bodyText(batch), `${"x".repeat(10)}\n${"x".repeat(20)}\n${"x".repeat(5)}`);
 });
 
 Deno.test("batch closes before a record would take it over maxBytes", () => {
@@ -40,7 +52,7 @@ Deno.test("batch closes before a record would take it over maxBytes", () => {
   batcher.add(record(40), 0); // 81 bytes
   const closed = batcher.add(record(40), 0); // 122 would be too many
   assert.equal(closed.length, 1);
-  assert.equal(closed[0].records.length, 2);
+  assert.equal(closed[0].count, 2);
   assert.equal(closed[0].bytes, 81);
   assert.equal(batcher.openRecords, 1);
 });
@@ -59,10 +71,11 @@ Deno.test("batches never exceed maxBytes for records of varied sizes", () => {
   const batches: Batch[] = [];
   for (let i = 0; i < 2000; i++) batches.push(...batcher.add(record(1 + (i * 37) % 300), 0));
   batches.push(...batcher.drain());
-  assert.equal(batches.reduce((n, b) => n + b.records.length, 0), 2000);
+  assert.equal(batches.reduce((n, b) => n + b.count, 0), 2000);
   for (const batch of batches) {
     assert.ok(batch.bytes <= maxBytes, `${batch.bytes} > ${maxBytes}`);
-    assert.equal(batch.bytes, bodyLength(batch));
+    assert.equal(bodyOf(batch).length, batch.bytes);
+    assert.equal(texts(batch).length, batch.count);
   }
 });
 
@@ -73,8 +86,8 @@ Deno.test("a record larger than maxBytes alone goes alone, closing the open batc
   batcher.add(small, 0);
   const closed = batcher.add(huge, 0);
   assert.equal(closed.length, 2);
-  assert.deepEqual(closed[0].records, [small]);
-  assert.deepEqual(closed[1].records, [huge]);
+  assert.deepEqual(texts(closed[0]), ["x".repeat(10)]);
+  assert.deepEqual(texts(closed[1]), ["x".repeat(500)]);
   assert.equal(closed[1].bytes, 500);
   assert.equal(batcher.openRecords, 0);
 });
@@ -83,7 +96,7 @@ Deno.test("a record larger than maxBytes on an empty batcher goes alone at once"
   const batcher = new Batcher({ ...LIMITS, maxBytes: 100 });
   const closed = batcher.add(record(101), 0);
   assert.equal(closed.length, 1);
-  assert.equal(closed[0].records.length, 1);
+  assert.equal(closed[0].count, 1);
   assert.equal(batcher.nextDue(), null);
 });
 
@@ -94,9 +107,8 @@ Deno.test("records with different tags go in separate batches", () => {
   batcher.add(record(1, "a"), 0);
   batcher.add(record(1, ""), 0);
   const batches = batcher.drain();
-  const byTags = Object.fromEntries(batches.map((b) => [b.tags, b.records.length]));
+  const byTags = Object.fromEntries(batches.map((b) => [b.tags, b.count]));
   assert.deepEqual(byTags, { "a": 2, "a,b": 1, "": 1 });
-  for (const batch of batches) assert.ok(batch.records.every((r) => r.tags === batch.tags));
 });
 
 Deno.test("count limit applies per tag set", () => {
@@ -152,11 +164,13 @@ Deno.test("drain closes every open batch and leaves none", () => {
 Deno.test("records keep their order within and across batches", () => {
   const batcher = new Batcher({ ...LIMITS, maxEvents: 7, maxBytes: 60 });
   const records = Array.from({ length: 100 }, (_, i) => record(1 + (i % 9), "", String(i % 10)));
-  const out: QueuedRecord[] = [];
-  for (const r of records) for (const b of batcher.add(r, 0)) out.push(...b.records);
-  for (const b of batcher.drain()) out.push(...b.records);
+  const out: string[] = [];
+  for (const r of records) for (const b of batcher.add(r, 0)) out.push(...texts(b));
+  for (const b of batcher.drain()) out.push(...texts(b));
   assert.equal(out.length, records.length);
-  out.forEach((r, i) => assert.equal(r, records[i], `record ${i} out of order`));
+  out.forEach((t, i) => {
+    assert.equal(t, new TextDecoder().decode(records[i].bytes), `record ${i} out of order`);
+  });
 });
 
 Deno.test("Batcher: past maxOpen tag sets, the oldest open batch closes early", () => {
@@ -177,6 +191,52 @@ Deno.test("Batcher: a batch closed for bytes is not closed twice when maxOpen is
   batcher.add(rec, 0);
   const closed = batcher.add(rec, 0); // 10+1+10+1+10 > 25: the first batch closes
   assert.equal(closed.length, 1);
-  assert.equal(closed[0].records.length, 2);
+  assert.equal(closed[0].count, 2);
   assert.equal(batcher.openRecords, 1);
+});
+
+Deno.test("a record's bytes are copied: the batch keeps its events when the buffer is reused", () => {
+  const batcher = new Batcher(LIMITS);
+  const buffer = new TextEncoder().encode("first");
+  batcher.add({ bytes: buffer, tags: "" }, 0);
+  buffer.set(new TextEncoder().encode("XXXXX"));
+  batcher.add({ bytes: buffer, tags: "" }, 0);
+  assert.deepEqual(texts(batcher.drain()[0]), ["first", "XXXXX"]);
+});
+
+Deno.test("bodies grow past their first size, and a recycled body serves the next batch", () => {
+  const batcher = new Batcher({ ...LIMITS, maxEvents: 100, maxBytes: 1 << 20 });
+  for (let i = 0; i < 99; i++) batcher.add(record(1000, "", String(i % 10)), 0);
+  const [closed] = batcher.add(record(1000, "", "9"), 0);
+  assert.equal(closed.count, 100);
+  assert.equal(closed.bytes, 100 * 1000 + 99);
+  assert.equal(texts(closed)[42], "2".repeat(1000));
+  batcher.recycle(closed);
+  batcher.add(record(3, "", "z"), 0);
+  const [next] = batcher.drain();
+  assert.equal(next.body.buffer, closed.body.buffer, "the delivered body is written again");
+  assert.equal(bodyText(next), "zzz");
+});
+
+Deno.test("splitBatch: two halves at an event boundary, sharing the body, ids split alike", () => {
+  const batcher = new Batcher(LIMITS);
+  for (const [i, text] of ["a", "bb", "ccc", "dddd", "e"].entries()) {
+    batcher.add({ bytes: new TextEncoder().encode(text), tags: "t", id: 10 + i }, 0);
+  }
+  const [batch] = batcher.drain();
+  assert.deepEqual(receiptFor(batch), { events: 5, bytes: 11, ids: [10, 11, 12, 13, 14] });
+  const [first, rest] = splitBatch(batch, 2);
+  assert.deepEqual([bodyText(first), first.count, first.tags], ["a\nbb", 2, "t"]);
+  assert.deepEqual([bodyText(rest), rest.count], ["ccc\ndddd\ne", 3]);
+  assert.deepEqual(receiptFor(first), { events: 2, bytes: 3, ids: [10, 11] });
+  assert.deepEqual(receiptFor(rest), { events: 3, bytes: 8, ids: [12, 13, 14] });
+  assert.equal(first.body.buffer, batch.body.buffer);
+  const [one, two] = splitBatch(rest, 2);
+  assert.deepEqual([texts(one), texts(two)], [["ccc", "dddd"], ["e"]]);
+  const memory = new Batcher(LIMITS);
+  memory.add(record(4), 0);
+  memory.add(record(6), 0);
+  const [unsplit] = memory.drain();
+  assert.deepEqual(receiptFor(unsplit), { events: 2, bytes: 10 });
+  assert.equal("ids" in splitBatch(unsplit, 1)[0], false);
 });

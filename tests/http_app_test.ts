@@ -10,6 +10,7 @@ import { Ingest } from "../lib/ingest.ts";
 import { logger } from "../lib/log.ts";
 import { M, Metrics } from "../lib/metrics.ts";
 import { MemoryQueue } from "../lib/queue/memory_queue.ts";
+import { receiptOf } from "../lib/queue/queue.ts";
 import { Throttle } from "../lib/throttle.ts";
 import { TokenPolicy } from "../lib/tokens.ts";
 import { TEST_TOKEN } from "./loggly_stub.ts";
@@ -90,7 +91,7 @@ function setup(o: Options = {}) {
   /** Takes every queued event out of the queue. */
   function taken(): Queued[] {
     const records = queue.take(1_000_000);
-    queue.ack(records);
+    queue.ack(receiptOf(records));
     return records.map((r) => ({
       tags: r.tags,
       event: JSON.parse(new TextDecoder().decode(r.bytes)),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { MemoryQueue } from "../lib/queue/memory_queue.ts";
-import type { QueuedRecord } from "../lib/queue/queue.ts";
+import { type QueuedRecord, receiptOf } from "../lib/queue/queue.ts";
+import { mulberry32 } from "./oracle.ts";
 
 /** A record of `size` bytes whose tags field carries `id`, so that order can be checked. */
 function record(id: number | string, size = 10): QueuedRecord {
@@ -87,7 +88,7 @@ Deno.test("ack frees the records' place", () => {
   q.push(record(1));
   q.push(record(2));
   const taken = q.take(2);
-  q.ack(taken.slice(0, 1));
+  q.ack(receiptOf(taken.slice(0, 1)));
   assert.equal(q.heldEvents, 1);
   assert.equal(q.heldBytes, 10);
   assert.equal(q.full, false);
@@ -106,7 +107,7 @@ Deno.test("whenNotFull waits while full and ack wakes every waiter", async () =>
   const second = q.whenNotFull();
   const taken = q.take(1);
   assert.equal(await settled(first), false, "taking alone must not wake waiters");
-  q.ack(taken);
+  q.ack(receiptOf(taken));
   assert.equal(await settled(first), true);
   assert.equal(await settled(second), true);
 });
@@ -116,9 +117,9 @@ Deno.test("an ack that leaves the queue full wakes no waiter", async () => {
   q.push(record(1));
   q.push(record(2));
   const waiter = q.whenNotFull();
-  q.ack(q.take(1));
+  q.ack(receiptOf(q.take(1)));
   assert.equal(await settled(waiter), false);
-  q.ack(q.take(1));
+  q.ack(receiptOf(q.take(1)));
   assert.equal(await settled(waiter), true);
 });
 
@@ -143,13 +144,56 @@ Deno.test("many take/ack cycles keep FIFO order across internal compaction", () 
     for (let i = 0; i < 3; i++) q.push(record(next++, 1));
     const taken = q.take(2 + (round % 2));
     for (const r of taken) assert.equal(r.tags, String(expected++));
-    q.ack(taken);
+    q.ack(receiptOf(taken));
   }
   const rest = q.take(Infinity);
   for (const r of rest) assert.equal(r.tags, String(expected++));
-  q.ack(rest);
+  q.ack(receiptOf(rest));
   assert.equal(expected, next);
   assert.equal(q.pending, 0);
   assert.equal(q.heldEvents, 0);
   assert.equal(q.heldBytes, 0);
+});
+
+Deno.test("pages: random sizes (some over a quarter page) and takes keep every event's bytes", () => {
+  const q = new MemoryQueue(1_000_000, 1e12);
+  const random = mulberry32(20261130);
+  const model: string[] = [];
+  let pushed = 0;
+  const text = (n: number, size: number) => String(n % 10).repeat(size);
+  for (let round = 0; round < 3000; round++) {
+    const pushes = Math.floor(random() * 8);
+    for (let i = 0; i < pushes; i++) {
+      const size = random() < 0.02
+        ? 70_000 + Math.floor(random() * 30_000)
+        : 1 + Math.floor(random() * 2000);
+      const token = pushed % 7 === 0 ? "t" + pushed : undefined;
+      const bytes = new TextEncoder().encode(text(pushed, size));
+      q.push(token === undefined ? { bytes, tags: "a" } : { bytes, tags: "a", token });
+      bytes.fill(0); // the queue copied it
+      model.push(text(pushed, size) + "|" + (token ?? ""));
+      pushed++;
+    }
+    const taken = q.take(Math.floor(random() * 10));
+    // Read at once: the views are valid only until the next push or take.
+    const got = taken.map((r) => new TextDecoder().decode(r.bytes) + "|" + (r.token ?? ""));
+    assert.deepEqual(got, model.splice(0, got.length));
+    q.ack(receiptOf(taken));
+  }
+  const rest = q.take(Infinity).map((r) =>
+    new TextDecoder().decode(r.bytes) + "|" + (r.token ?? "")
+  );
+  assert.deepEqual(rest, model);
+});
+
+Deno.test("rings grow for a burst and shrink after it, keeping FIFO order", () => {
+  const q = new MemoryQueue(1_000_000, 1e12);
+  for (let i = 0; i < 100_000; i++) q.push(record(i, 1));
+  let expected = 0;
+  for (const n of [99_000, 500, 499]) {
+    for (const r of q.take(n)) assert.equal(r.tags, String(expected++));
+    for (let i = 0; i < 10; i++) q.push(record(100_000 + expected * 10 + i, 1));
+  }
+  assert.equal(q.pending, 1 + 30);
+  assert.equal(q.take(Infinity).length, 31);
 });

@@ -6,7 +6,7 @@ import {
   PROBE_MAX_BYTES,
   PROBE_MAX_EVENTS,
 } from "../lib/loggly/outage.ts";
-import { joinLines, Sender, type SenderOptions } from "../lib/loggly/sender.ts";
+import { Sender, type SenderOptions } from "../lib/loggly/sender.ts";
 import { M, Metrics } from "../lib/metrics.ts";
 import { MemoryQueue } from "../lib/queue/memory_queue.ts";
 import type { QueuedRecord } from "../lib/queue/queue.ts";
@@ -129,8 +129,8 @@ Deno.test("sender keeps events on 403 (bad token) and retries slowly", async () 
 Deno.test("sender dead-letters events of a batch refused with 400 and does not retry", async () => {
   const dead: { count: number; status: number; answer: string }[] = [];
   await withSender({
-    deadLetter: (records, status, answer) => {
-      dead.push({ count: records.length, status, answer });
+    deadLetter: (batch, status, answer) => {
+      dead.push({ count: batch.count, status, answer });
       return Promise.resolve();
     },
   }, async ({ stub, queue }) => {
@@ -505,21 +505,4 @@ Deno.test("stop: events in requests the timeout aborts are told apart from those
   await clock.advance(1000);
   assert.deepEqual(await stopped, { unsent: 50, inFlight: 200 });
   assert.equal(queue.heldEvents, 250);
-});
-
-Deno.test("joinLines: into a reused buffer when it is large enough, else into a new one", () => {
-  const enc = new TextEncoder();
-  const batch = {
-    tags: "",
-    records: ["a", "bc"].map((t) => ({ bytes: enc.encode(t), tags: "" })),
-    bytes: 4,
-    openedAt: 0,
-  };
-  const big = new Uint8Array(16).fill(120);
-  const into = joinLines(batch, big);
-  assert.equal(into.buffer, big.buffer);
-  assert.equal(new TextDecoder().decode(into), "a\nbc");
-  const fresh = joinLines(batch, new Uint8Array(2));
-  assert.equal(fresh.byteLength, 4);
-  assert.equal(new TextDecoder().decode(fresh), "a\nbc");
 });

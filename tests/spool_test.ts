@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { logger } from "../lib/log.ts";
 import { M, Metrics } from "../lib/metrics.ts";
-import type { QueuedRecord } from "../lib/queue/queue.ts";
+import { type QueuedRecord, receiptOf } from "../lib/queue/queue.ts";
 import {
   openSpool,
   ranges,
@@ -56,7 +56,7 @@ Deno.test("spool: records come out in order with their tags, and survive close a
     const first = spool.take(4);
     assert.deepEqual(names(first), ["e0", "e1", "e2", "e3"]);
     assert.deepEqual(first.map((r) => r.tags), ["", "a", "", "a"]);
-    spool.ack(first);
+    spool.ack(receiptOf(first));
     assert.equal(spool.heldEvents, 6);
     await spool.close();
 
@@ -94,7 +94,7 @@ Deno.test("spool: a backlog larger than the memory cache is read back from disk 
     while (spool.pending > 0) {
       const batch = spool.take(37);
       out.push(...batch);
-      spool.ack(batch);
+      spool.ack(receiptOf(batch));
     }
     assert.deepEqual(names(out), Array.from({ length: 500 }, (_, i) => `e${i}`));
     assert.equal(spool.heldEvents, 0);
@@ -111,7 +111,7 @@ Deno.test("spool: full at --spool-max-bytes (offer refuses), free again after ac
     assert.ok(accepted > 5 && accepted < 30, `accepted ${accepted}`);
     let woke = false;
     const waiting = spool.whenNotFull().then(() => woke = true);
-    spool.ack(spool.take(accepted));
+    spool.ack(receiptOf(spool.take(accepted)));
     await waiting;
     assert.ok(woke && !spool.full);
     await spool.close();
@@ -275,7 +275,7 @@ Deno.test("spool: a disk the spool filled itself is free again once everything i
       const notFull = spool.whenNotFull();
       const flushed = spool.flushed();
       // Loggly is back: everything is delivered, from memory.
-      while (spool.pending > 0) spool.ack(spool.take(100));
+      while (spool.pending > 0) spool.ack(receiptOf(spool.take(100)));
       assert.equal(spool.heldEvents, 0);
       await within(notFull, 3000, "whenNotFull after every event was delivered");
       await within(flushed, 3000, "flushed after every event was delivered");
@@ -325,11 +325,11 @@ Deno.test("spool: on a full disk, events delivered before they were written are 
       const taken = spool.take(2000);
       assert.equal(taken.length, 2000);
       // The first 1000 are delivered from memory: their waiter is done, the rest still waits.
-      spool.ack(taken.slice(0, 1000));
+      spool.ack(receiptOf(taken.slice(0, 1000)));
       await within(firstWritten, 1000, "flushed for delivered events");
       assert.ok(firstDone && !allDone);
       assert.ok(spool.full, "1000 events still wait in memory for the disk");
-      spool.ack(taken.slice(1000, 1500));
+      spool.ack(receiptOf(taken.slice(1000, 1500)));
       assert.ok(spool.full && !allDone, "500 events still wait in memory for the disk");
       await spool.close();
       // Lost: only the 500 that were neither written nor delivered.
@@ -354,7 +354,7 @@ Deno.test("spool: on a full disk, delivering every event waiting in memory ends 
       await until(() => spool.full, 5000, "full on a full disk");
       const notFull = spool.whenNotFull();
       const flushed = spool.flushed();
-      spool.ack(spool.take(2000));
+      spool.ack(receiptOf(spool.take(2000)));
       await within(notFull, 1000, "whenNotFull after delivery, the disk still full");
       await within(flushed, 1000, "flushed after delivery, the disk still full");
       assert.equal(spool.full, false);
@@ -383,7 +383,7 @@ Deno.test("spool: while inserts fail for want of space, acks are still committed
       for (const r of after) spool.push(r);
       await until(() => spool.full, 5000, "full when the new events do not fit");
       // 199 of those on disk are delivered; one stays in flight, so the spool is kept.
-      spool.ack(inFlight.slice(1));
+      spool.ack(receiptOf(inFlight.slice(1)));
       await until(
         async () => (await spooledEvents(path)).length === 1,
         5000,
@@ -417,7 +417,7 @@ Deno.test("spool: out-of-order acks across many commits leave exactly the unacke
     // Ack every third record, in reverse order, over several commits.
     const acked = taken.filter((_, i) => i % 3 === 0).reverse();
     for (let i = 0; i < acked.length; i += 50) {
-      spool.ack(acked.slice(i, i + 50));
+      spool.ack(receiptOf(acked.slice(i, i + 50)));
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     await spool.close();
@@ -432,7 +432,7 @@ Deno.test("spool: after everything was acked, new events are not counted as repl
   await withDir(async (dir) => {
     let spool = openSpool(options(dir));
     for (let i = 0; i < 10; i++) spool.push(record(i));
-    spool.ack(spool.take(10)); // all delivered: the table is empty, the watermark is 10
+    spool.ack(receiptOf(spool.take(10))); // all delivered: the table is empty, the watermark is 10
     await spool.close();
     spool = openSpool(options(dir));
     for (let i = 10; i < 13; i++) spool.push(record(i)); // never handed to the sender

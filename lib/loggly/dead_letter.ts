@@ -7,7 +7,7 @@
  */
 import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
-import type { QueuedRecord } from "../queue/queue.ts";
+import { eventsOf } from "./batcher.ts";
 import { redactToken } from "../tokens.ts";
 import type { DeadLetter } from "./sender.ts";
 
@@ -24,9 +24,9 @@ export function makeDeadLetter(
   log: Logger,
   redact: (text: string) => string,
 ): DeadLetter {
-  return async (records, status, rawAnswer) => {
+  return async (batch, status, rawAnswer) => {
     const answer = redact(rawAnswer.slice(0, 2000));
-    const events = records.length;
+    const events = batch.count;
     if (path === null) {
       metrics.inc(M.dropped, { input: "any", reason: `refused by Loggly (${status})` }, events);
       log.error(
@@ -40,11 +40,12 @@ export function makeDeadLetter(
       `"answer":${JSON.stringify(answer)}`;
     // Tags, and the account (by its last characters) when it was an --accept-token, so that a
     // replay goes where the event was meant to.
-    const route = (r: QueuedRecord) =>
-      `,"tags":${JSON.stringify(r.tags)}` +
-      (r.token === undefined ? "" : `,"account":${JSON.stringify(redactToken(r.token))}`);
-    const lines = records.map((r) => `${head}${route(r)},"event":${decoder.decode(r.bytes)}}\n`)
-      .join("");
+    const route = `,"tags":${JSON.stringify(batch.tags)}` +
+      (batch.token === undefined ? "" : `,"account":${JSON.stringify(redactToken(batch.token))}`);
+    let lines = "";
+    for (const event of eventsOf(batch)) {
+      lines += `${head}${route},"event":${decoder.decode(event)}}\n`;
+    }
     try {
       await Deno.writeFile(path, encoder.encode(lines), { append: true, create: true });
       metrics.inc(M.deadLettered, {}, events);

@@ -7,11 +7,11 @@
  */
 import { type Logger, logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
-import type { EventQueue, QueuedRecord } from "../queue/queue.ts";
+import type { EventQueue } from "../queue/queue.ts";
 import { Notifier, sleep } from "../signal.ts";
 import { redactToken } from "../tokens.ts";
 import { VERSION } from "../version.ts";
-import { type Batch, Batcher } from "./batcher.ts";
+import { type Batch, Batcher, bodyOf, eventsOf, receiptFor, splitBatch } from "./batcher.ts";
 import {
   HEALTHY,
   isOutage,
@@ -27,12 +27,8 @@ import {
 } from "./outage.ts";
 import { MAX_RETRY_AFTER_MS, parseRetryAfter, verdictFor } from "./retry.ts";
 
-/** Where rejected events go: called with the records, Loggly's status and its answer. */
-export type DeadLetter = (
-  records: readonly QueuedRecord[],
-  status: number,
-  answer: string,
-) => Promise<void>;
+/** Where rejected events go: called with their batch, Loggly's status and its answer. */
+export type DeadLetter = (batch: Batch, status: number, answer: string) => Promise<void>;
 
 /** What the sender needs; everything with an effect is passed in. */
 export interface SenderOptions {
@@ -76,8 +72,6 @@ export interface Drain {
 
 /** How often a 401/403/404, or an outage, is logged while it lasts. */
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
-/** Body buffers up to this size are kept for the next request. */
-const KEEP_BODY_BYTES = 1024 * 1024;
 /** Base request timeout, plus one second per 100 KB of body for slow links. */
 const REQUEST_TIMEOUT_MS = 30_000;
 const REQUEST_BYTES_PER_SECOND = 100_000;
@@ -95,8 +89,6 @@ export class Sender implements Drain {
   #pacing: Pacing = HEALTHY;
   /** Requests waiting for Loggly's answer. */
   #requests = 0;
-  /** Body buffers of finished requests, to use again (at most one per request out at once). */
-  readonly #bodies: Uint8Array<ArrayBuffer>[] = [];
   /** Events in requests that the shutdown timeout aborted. */
   #aborted = 0;
   #stopping = false;
@@ -172,6 +164,7 @@ export class Sender implements Drain {
       }
       const idle = this.#ready.length === 0 && this.#queue.pending === 0 &&
         this.#batcher.openRecords === 0;
+      if (idle && this.#inFlight.size === 0) this.#batcher.trim();
       if (this.#stopping && idle && this.#inFlight.size === 0) return;
       await this.#pause(wakeAt === null ? null : wakeAt - this.#o.now());
     }
@@ -197,26 +190,33 @@ export class Sender implements Drain {
   /** The first few records of the first ready batch, for a request while deliveries fail. */
   #probe(): Batch {
     const batch = this.#ready[0];
-    const n = probeSize(batch.records.map((r) => r.bytes.length));
-    if (n === batch.records.length) return this.#ready.shift()!;
-    this.#ready[0] = this.#sub(batch, batch.records.slice(n));
-    return this.#sub(batch, batch.records.slice(0, n));
+    const sizes: number[] = [];
+    for (const event of eventsOf(batch)) {
+      if (sizes.length > PROBE_MAX_EVENTS) break;
+      sizes.push(event.length);
+    }
+    const n = probeSize(sizes);
+    if (n === batch.count) return this.#ready.shift()!;
+    const [probe, rest] = splitBatch(batch, n);
+    this.#ready[0] = rest;
+    return probe;
   }
 
   /** One request for `batch`; what Loggly could not take yet goes back to the front of the line. */
   async #deliver(batch: Batch): Promise<void> {
-    const { records } = batch;
+    const events = batch.count;
     const answer = await this.#post(batch);
     if (answer.aborted) {
-      this.#aborted += records.length; // Loggly may have them: the timeout cut the answer off
+      this.#aborted += events; // Loggly may have them: the timeout cut the answer off
       return;
     }
-    const verdict = verdictFor(answer.status, records.length);
+    const verdict = verdictFor(answer.status, events);
     this.#o.metrics.inc(M.requests, { status: String(answer.status ?? "error") });
     const now = this.#o.now();
     if (verdict === "delivered") {
-      this.#queue.ack(records);
-      this.#o.metrics.inc(M.sent, {}, records.length);
+      this.#queue.ack(receiptFor(batch));
+      this.#batcher.recycle(batch);
+      this.#o.metrics.inc(M.sent, {}, events);
       this.#answered(now);
       return;
     }
@@ -224,26 +224,23 @@ export class Sender implements Drain {
     // A 413 or another 4xx is an answer: Loggly is up, whatever it thought of these events.
     if (verdict === "split" || verdict === "reject") this.#answered(now);
     if (verdict === "split") {
-      const half = Math.ceil(records.length / 2);
       this.#o.log.warn("Loggly answered 413 for {events} events; sending them in two halves", {
-        events: records.length,
+        events,
       });
-      this.#ready.unshift(
-        this.#sub(batch, records.slice(0, half)),
-        this.#sub(batch, records.slice(half)),
-      );
+      this.#ready.unshift(...splitBatch(batch, Math.ceil(events / 2)));
       return;
     }
     if (verdict === "reject") {
-      await this.#o.deadLetter(records, answer.status!, answer.text);
-      this.#queue.ack(records);
+      await this.#o.deadLetter(batch, answer.status!, answer.text);
+      this.#queue.ack(receiptFor(batch));
+      this.#batcher.recycle(batch);
       return;
     }
     this.#failingSince ??= now;
     this.#o.metrics.inc(M.retries);
     if (verdict === "bad-token" || verdict === "bad-endpoint") {
       // Not an outage but a setting: this account's batch alone waits, in its slot.
-      this.#logRefusal(verdict, answer.status!, records.length, batch.token);
+      this.#logRefusal(verdict, answer.status!, events, batch.token);
       const wait = Math.max(
         this.#o.retryMaxDelayMs,
         Math.min(answer.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS),
@@ -261,7 +258,7 @@ export class Sender implements Drain {
       this.#o.random,
     );
     this.#ready.unshift(batch);
-    this.#logFailure(before, records.length, answer, now);
+    this.#logFailure(before, events, answer, now);
   }
 
   /** Loggly answered: failures are over; if there were any, say so, and for how long. */
@@ -316,11 +313,6 @@ export class Sender implements Drain {
     }
   }
 
-  #sub(batch: Batch, records: QueuedRecord[]): Batch {
-    const bytes = records.reduce((sum, r) => sum + r.bytes.length + 1, -1);
-    return { ...batch, records, bytes };
-  }
-
   #logRefusal(
     verdict: "bad-token" | "bad-endpoint",
     status: number,
@@ -349,8 +341,7 @@ export class Sender implements Drain {
       Math.floor(batch.bytes / REQUEST_BYTES_PER_SECOND) * 1000;
     const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(timeoutMs)]);
     this.#requests++;
-    const buffer = this.#bodies.pop();
-    const body = joinLines(batch, buffer);
+    const body = bodyOf(batch);
     try {
       const response = await this.#o.fetch(url, {
         method: "POST",
@@ -377,12 +368,6 @@ export class Sender implements Drain {
       return { status: null, text: describeError(error), retryAfterMs: null, aborted };
     } finally {
       this.#requests--;
-      // Kept for the next request (the client has written it by now): a new buffer per request
-      // was ~100 MB/s of garbage at full load, freed only when V8's external memory had grown.
-      const used = body.buffer.byteLength === body.length ? body : buffer;
-      if (used !== undefined && used.byteLength <= KEEP_BODY_BYTES) {
-        this.#bodies.push(new Uint8Array(used.buffer));
-      }
     }
   }
 }
@@ -399,23 +384,6 @@ interface Answer {
 
 /** Loggly's acceptance: `{"response":"ok"}`, whatever the spacing. */
 const LOGGLY_OK = /"response"\s*:\s*"ok"/;
-
-/**
- * The request body: the batch's records separated by newlines, written into `into` when it is
- * large enough (the returned view is then part of it), else into a new buffer.
- */
-export function joinLines(batch: Batch, into?: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
-  const body = into !== undefined && into.length >= batch.bytes
-    ? into.subarray(0, batch.bytes)
-    : new Uint8Array(batch.bytes);
-  let at = 0;
-  for (const record of batch.records) {
-    if (at > 0) body[at++] = 10;
-    body.set(record.bytes, at);
-    at += record.bytes.length;
-  }
-  return body;
-}
 
 /**
  * A network error with its cause ("fetch failed" alone says nothing). The cause may quote the

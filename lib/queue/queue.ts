@@ -17,12 +17,34 @@ export interface QueuedRecord {
   readonly id?: number;
 }
 
+/** What a queue needs to release delivered events: how many, their bytes, and their ids. */
+export interface Receipt {
+  readonly events: number;
+  /** The events' bytes (without separators). */
+  readonly bytes: number;
+  /** Their places in a durable queue; absent in memory. */
+  readonly ids?: readonly number[];
+}
+
+/** The receipt for `records` taken from a queue. */
+export function receiptOf(records: readonly QueuedRecord[]): Receipt {
+  let bytes = 0;
+  for (const record of records) bytes += record.bytes.length;
+  if (records.length === 0 || records[0].id === undefined) return { events: records.length, bytes };
+  return { events: records.length, bytes, ids: records.map((record) => record.id!) };
+}
+
 /**
  * The queue between inputs and sender. A record counts against the bounds from `push` until
  * `ack`: taking it out to send does not free its place, so an unsent event is never lost to
  * back-pressure (at-least-once).
  */
 export interface EventQueue {
+  /**
+   * True when `push` copies the bytes (the caller may reuse its buffer right after) and `take`
+   * hands out views that stay valid only until the queue is next pushed to or taken from.
+   */
+  readonly copiesBytes?: boolean;
   /** Adds a record unless the queue is full; false means it was not taken (the caller counts the drop). */
   offer(record: QueuedRecord): boolean;
   /** Adds a record even past the bounds (for inputs that then wait on `whenNotFull`). */
@@ -37,9 +59,9 @@ export interface EventQueue {
   readonly pending: number;
   /** Calls `listener` whenever records become available to take. */
   onAvailable(listener: () => void): void;
-  /** Releases records that were delivered (or dead-lettered). */
-  ack(records: readonly QueuedRecord[]): void;
-  /** Calls `listener` with the records of every `ack`, once they are released. */
+  /** Releases events that were delivered (or dead-lettered). */
+  ack(receipt: Receipt): void;
+  /** Calls `listener` with the records an `ack` released whose bytes the queue had kept. */
   onAck(listener: (records: readonly QueuedRecord[]) => void): void;
   /** Events held: waiting plus taken but not acked. */
   readonly heldEvents: number;

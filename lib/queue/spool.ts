@@ -10,7 +10,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { accessReason } from "../access.ts";
 import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
-import type { EventQueue, QueuedRecord } from "./queue.ts";
+import type { EventQueue, QueuedRecord, Receipt } from "./queue.ts";
 
 /** What a crash (kill -9) or a power cut may lose, per policy; see the README. */
 export type SpoolSync = "always" | "interval" | "os";
@@ -342,18 +342,23 @@ export class Spool implements EventQueue {
     return out;
   }
 
-  ack(records: readonly QueuedRecord[]): void {
+  ack(receipt: Receipt): void {
     // Ids from the first uncommitted record on are not on disk: those records are never written.
     const unwritten = this.#toInsert.length === 0 ? Infinity : this.#toInsert[0].id!;
     let cancelled: Set<number> | undefined;
-    for (const record of records) {
-      if (record.id! < unwritten) this.#toDelete.push(record.id!);
-      else (cancelled ??= new Set()).add(record.id!);
-      this.#heldBytes -= record.bytes.length;
+    // The records still cached: their bytes may be the encoder's, to give back.
+    const released: QueuedRecord[] = [];
+    for (const id of receipt.ids ?? []) {
+      if (id < unwritten) this.#toDelete.push(id);
+      else (cancelled ??= new Set()).add(id);
+      if (id >= this.#cacheStart && id < this.#nextId) {
+        released.push(this.#cache[this.#cacheHead + id - this.#cacheStart]);
+      }
     }
-    this.#heldEvents -= records.length;
+    this.#heldBytes -= receipt.bytes;
+    this.#heldEvents -= receipt.events;
     if (cancelled !== undefined) this.#cancel(cancelled);
-    this.#acked(records);
+    this.#acked(released);
     this.#scheduleCommit();
     this.#wakeIfNotFull();
   }
