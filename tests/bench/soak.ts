@@ -405,7 +405,8 @@ function startLoggen(rate: number, seconds: number, size: number, port: number):
 // ---------------------------------------------------------------------------------------------
 // Samples.
 
-interface Sample {
+/** One row of the soak CSV. */
+export interface Sample {
   /** Seconds since the senders started (for the idle sample before: since the relay was up). */
   t: number;
   phase: "idle" | "run" | "drain" | "end";
@@ -472,7 +473,7 @@ function csvRow(s: Sample): string {
 }
 
 /** The samples of a CSV that csvRow() wrote (MiB back to bytes; an empty cell is NaN). */
-function readCsv(text: string): Sample[] {
+export function readCsv(text: string): Sample[] {
   const [header, ...rows] = text.trim().split("\n").map((line) => line.split(","));
   const at = new Map(header.map((name, index) => [name, index]));
   return rows.map((cells) => {
@@ -742,7 +743,8 @@ function slope(points: [number, number][]): number {
   return sxy / sxx;
 }
 
-function stats(values: number[]): { mean: number; min: number; max: number } {
+/** Mean, min and max of the finite values (NaN when there are none). */
+export function stats(values: number[]): { mean: number; min: number; max: number } {
   const finite = values.filter(Number.isFinite);
   if (finite.length === 0) return { mean: NaN, min: NaN, max: NaN };
   const mean = finite.reduce((a, b) => a + b, 0) / finite.length;

@@ -34,7 +34,8 @@ import {
   which,
 } from "./tcp_throughput.ts";
 
-type Mode = "memory" | "os" | "interval" | "always";
+/** A queue the relay runs with: memory, or --spool under one --spool-sync policy. */
+export type Mode = "memory" | "os" | "interval" | "always";
 
 const MODES: readonly Mode[] = ["memory", "os", "interval", "always"];
 
@@ -72,7 +73,8 @@ const HELP = `Usage: deno run -A tests/bench/spool_throughput.ts [options]
   --timeout SEC         give up on the whole benchmark after this long (default 2400)
 `;
 
-interface SpoolOptions {
+/** The options of this benchmark: the shared ones, the modes and where spools go. */
+export interface SpoolOptions {
   base: Options;
   modes: Mode[];
   spoolParent: string | undefined;
@@ -130,7 +132,8 @@ function parseOptions(args: string[]): SpoolOptions | null {
 
 // ---------------------------------------------------------------------------------------------
 
-interface ModeRun {
+/** One relay run of a mode, with the size of its spool. */
+export interface ModeRun {
   mode: Mode;
   result: RunResult;
   /** Bytes of the spool's files once the sink had every event (relay still running), or NaN. */
@@ -142,7 +145,7 @@ interface ModeRun {
 }
 
 /** The exact command lines, for the report: the last relay of each mode, and the sender. */
-interface CommandLines {
+export interface CommandLines {
   relay: Map<Mode, string>;
   sender: string | null;
 }
@@ -163,7 +166,8 @@ async function dirBytes(dir: string): Promise<{ total: number; wal: number }> {
   return { total, wal };
 }
 
-async function runMode(
+/** One relay run of `mode`, with a fresh spool directory (removed afterwards) unless memory. */
+export async function runMode(
   mode: Mode,
   opts: SpoolOptions,
   sink: Sink,

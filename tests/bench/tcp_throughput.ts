@@ -4,6 +4,7 @@
  * connection and both posting to the same local Loggly stand-in ("sink") in this process.
  *
  *   deno run -A tests/bench/tcp_throughput.ts [--events N] [--size BYTES] [--runs K]
+ *   (deno task bench:tcp; `deno task bench` is the suite, suite.ts, whose --rows tcp is this run)
  *
  * For each run: start the server (relay or syslog-ng), start loggen, and measure the wall time
  * from starting loggen to the sink having counted N events, the server's peak RSS (VmHWM) and its
@@ -11,8 +12,10 @@
  * on 127.0.0.1; every wait is bounded, and every process started is stopped, also on error.
  * `--help` lists the other flags (RFC 5424 input, extra relay flags, a CPU profile of the relay).
  *
- * The exported parts (sink, process handling, one run, formatting) are shared with the other
- * benchmarks here (spool_throughput.ts); importing this module does not run the benchmark.
+ * The exported parts (sink, process handling, the servers, one run, formatting) are shared with
+ * the other benchmarks here; a run can also be over TLS, UDP or HTTP, with a sender and a
+ * syslog-ng config change of the caller's (Options.transport, startSender, editSyslogNgConf: the
+ * suite's rows). Importing this module does not run the benchmark.
  *
  * @module
  */
@@ -22,9 +25,11 @@ import { parseArgs } from "node:util";
 export const ROOT = new URL("../../", import.meta.url).pathname;
 /** The dummy Loggly token every benchmark gives the relay. */
 export const TOKEN = "0b6d4f7e-1a2b-4c3d-9e8f-123456789abc";
-// shared/ sits beside the repository, in a developer checkout and in CI alike.
-const DEFAULT_ANCHOR_CONF = new URL("../../../shared/bench/syslog-ng-anchor.conf", import.meta.url)
-  .pathname;
+/** The syslog-ng config every comparison starts from; shared/ sits beside the repository. */
+export const DEFAULT_ANCHOR_CONF: string = new URL(
+  "../../../shared/bench/syslog-ng-anchor.conf",
+  import.meta.url,
+).pathname;
 export const MiB = 1024 * 1024;
 
 const HELP = `Usage: deno run -A tests/bench/tcp_throughput.ts [options]
@@ -60,6 +65,23 @@ export interface Options {
   runTimeoutMs: number;
   timeoutMs: number;
   profile: string | null;
+  /** The listener both servers use (default "tcp"); "udp" and "http" need a sender of their own. */
+  transport?: Transport;
+  /** PEM certificate and key of the "tls" transport (self-signed for 127.0.0.1 will do). */
+  tls?: TlsFiles;
+  /** Rewrites syslog-ng's config once its placeholders are filled in, given its temp directory. */
+  editSyslogNgConf?: (conf: string, dir: string) => string;
+  /** Starts the sender instead of loggen or the in-process writer. */
+  startSender?: (opts: Options, port: number) => Sending;
+}
+
+/** How events reach the server under test. */
+export type Transport = "tcp" | "tls" | "udp" | "http";
+
+/** The files of a TLS listener. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
 }
 
 /** The value of number option `--name` (underscores allowed), or `fallback` when not given. */
@@ -127,27 +149,30 @@ export async function runGuarded(
   }
 }
 
+/** The command-line flags of one relay-vs-syslog-ng run, shared by the benchmarks built on it. */
+export const RUN_OPTIONS = {
+  events: { type: "string" },
+  size: { type: "string" },
+  runs: { type: "string" },
+  rfc5424: { type: "boolean" },
+  only: { type: "string" },
+  "relay-arg": { type: "string", multiple: true },
+  "deno-flag": { type: "string", multiple: true },
+  "relay-dir": { type: "string" },
+  sender: { type: "string" },
+  "syslog-ng-conf": { type: "string" },
+  "run-timeout": { type: "string" },
+  timeout: { type: "string" },
+  profile: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 function parseOptions(args: string[]): Options | null {
   const { values } = parseArgs({
     args,
     strict: true,
     allowPositionals: false,
-    options: {
-      events: { type: "string" },
-      size: { type: "string" },
-      runs: { type: "string" },
-      rfc5424: { type: "boolean" },
-      only: { type: "string" },
-      "relay-arg": { type: "string", multiple: true },
-      "deno-flag": { type: "string", multiple: true },
-      "relay-dir": { type: "string" },
-      sender: { type: "string" },
-      "syslog-ng-conf": { type: "string" },
-      "run-timeout": { type: "string" },
-      timeout: { type: "string" },
-      profile: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+    options: RUN_OPTIONS,
   });
   if (values.help) return null;
   const int = intOption;
@@ -459,26 +484,37 @@ export interface Server {
   cleanup(): Promise<void>;
 }
 
+/** What the relay logs once each listener is up: "Listening for <this> on <address>". */
+const LISTENING: Record<Transport, string> = {
+  tcp: "syslog over tcp",
+  tls: "syslog over tls",
+  udp: "syslog over udp",
+  http: "HTTP",
+};
+
 function relayArgs(opts: Options, sink: Sink, port: number): string[] {
-  return [
-    "--token",
-    TOKEN,
-    "--loggly-url",
-    sink.url,
-    "--udp",
-    "off",
-    "--tcp",
-    `127.0.0.1:${port}`,
-    ...opts.relayArgs,
-  ];
+  const transport = opts.transport ?? "tcp";
+  const address = `127.0.0.1:${port}`;
+  // UDP and TCP are on by default: whichever is not under test is turned off.
+  const listener = transport === "tcp"
+    ? ["--udp", "off", "--tcp", address]
+    : transport === "udp"
+    ? ["--tcp", "off", "--udp", address]
+    : ["--tcp", "off", "--udp", "off", `--${transport}`, address];
+  if (transport === "tls") {
+    if (!opts.tls) throw new Error("the tls transport needs a certificate and key");
+    listener.push("--tls-cert", opts.tls.cert, "--tls-key", opts.tls.key);
+  }
+  return ["--token", TOKEN, "--loggly-url", sink.url, ...listener, ...opts.relayArgs];
 }
 
-async function startRelay(
+/** Starts the relay listening on `port` for `opts.transport`; resolves once it listens. */
+export async function startRelay(
   opts: Options,
   sink: Sink,
   denoFlags: string[] = [],
+  port: number = freePort(),
 ): Promise<Server> {
-  const port = freePort();
   const proc = spawn("relay", Deno.execPath(), [
     "run",
     "--allow-net",
@@ -491,27 +527,67 @@ async function startRelay(
     "main.ts",
     ...relayArgs(opts, sink, port),
   ], opts.relayDir);
+  const listening = `Listening for ${LISTENING[opts.transport ?? "tcp"]} on `;
   const ready = new Promise<void>((resolve) => {
     proc.output.onLine = (line) => {
-      if (/Listening for syslog over tcp on \S+/.test(line)) resolve();
+      if (line.includes(listening)) resolve();
     };
   });
-  await waitReady(proc, ready, 120_000); // the first start may fetch the npm dependencies
+  try {
+    await waitReady(proc, ready, 120_000); // the first start may fetch the npm dependencies
+  } catch (error) {
+    await stop(proc);
+    throw error;
+  }
   proc.output.onLine = null;
   return { proc, port, cleanup: async () => {} };
 }
 
-async function startSyslogNg(opts: Options, sink: Sink): Promise<Server> {
-  const port = freePort();
-  const dir = await Deno.makeTempDir({ prefix: "bench-syslog-ng-" });
+/**
+ * The anchor config for `opts`, with the least change per transport: RFC 5424 adds
+ * flags(syslog-protocol); TLS makes it transport(tls) with the certificate and
+ * peer-verify(optional-untrusted); UDP makes it transport(udp) (no so-rcvbuf(), so that its socket
+ * gets rmem_default like the relay's). Then `opts.editSyslogNgConf`, if any.
+ */
+async function syslogNgConf(
+  opts: Options,
+  sink: Sink,
+  port: number,
+  dir: string,
+): Promise<string> {
   let conf = (await Deno.readTextFile(opts.anchorConf))
     .replaceAll("IN_PORT", String(port))
     .replaceAll("MOCK_PORT", String(sink.port))
     .replaceAll("TOKEN", TOKEN);
-  if (opts.rfc5424) {
-    conf = conf.replace(/transport\(tcp\)/, "transport(tcp) flags(syslog-protocol)");
+  const transport = opts.transport ?? "tcp";
+  let network = "transport(tcp)";
+  if (transport === "tls") {
+    if (!opts.tls) throw new Error("the tls transport needs a certificate and key");
+    network = `transport(tls) tls(key-file("${opts.tls.key}") cert-file("${opts.tls.cert}") ` +
+      "peer-verify(optional-untrusted))";
+  } else if (transport === "udp") network = "transport(udp)";
+  else if (transport === "http") throw new Error("syslog-ng has no HTTP source");
+  if (opts.rfc5424) network += " flags(syslog-protocol)";
+  if (!conf.includes("transport(tcp)")) throw new Error(`no transport(tcp) in ${opts.anchorConf}`);
+  conf = conf.replace("transport(tcp)", network);
+  return opts.editSyslogNgConf ? opts.editSyslogNgConf(conf, dir) : conf;
+}
+
+/** Starts syslog-ng on the anchor config for `opts.transport`; resolves once it listens. */
+export async function startSyslogNg(
+  opts: Options,
+  sink: Sink,
+  port: number = freePort(),
+): Promise<Server> {
+  const dir = await Deno.makeTempDir({ prefix: "bench-syslog-ng-" });
+  tempDirs.add(dir);
+  try {
+    await Deno.writeTextFile(`${dir}/syslog-ng.conf`, await syslogNgConf(opts, sink, port, dir));
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    tempDirs.delete(dir);
+    throw error;
   }
-  await Deno.writeTextFile(`${dir}/syslog-ng.conf`, conf);
   const proc = spawn("syslog-ng", which("syslog-ng") ?? "/usr/sbin/syslog-ng", [
     "-F",
     "-e",
@@ -524,13 +600,21 @@ async function startSyslogNg(opts: Options, sink: Sink): Promise<Server> {
     "--control",
     `${dir}/ctl`,
   ]);
-  tempDirs.add(dir);
   const cleanup = async () => {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     tempDirs.delete(dir);
   };
+  // A UDP socket cannot be probed by connecting: syslog-ng says when its sources are up.
+  const ready = opts.transport === "udp"
+    ? new Promise<void>((resolve) => {
+      proc.output.onLine = (line) => {
+        if (line.includes("syslog-ng starting up")) resolve();
+      };
+    })
+    : waitForPort(port, 30_000);
   try {
-    await waitReady(proc, waitForPort(port, 30_000), 30_000);
+    await waitReady(proc, ready, 30_000);
+    proc.output.onLine = null;
   } catch (error) {
     await stop(proc);
     await cleanup();
@@ -540,7 +624,7 @@ async function startSyslogNg(opts: Options, sink: Sink): Promise<Server> {
 }
 
 /** Resolves once something accepts connections on the port (the probe connection is closed). */
-async function waitForPort(port: number, ms: number): Promise<void> {
+export async function waitForPort(port: number, ms: number): Promise<void> {
   const until = performance.now() + ms;
   while (performance.now() < until) {
     try {
@@ -575,9 +659,15 @@ export async function waitReady(proc: Proc, ready: Promise<void>, ms: number): P
 // ---------------------------------------------------------------------------------------------
 // The senders.
 
-interface Sending {
+/** A sender under way. */
+export interface Sending {
   /** Resolves when everything was written (loggen exited); rejects on failure. */
   done: Promise<void>;
+  /**
+   * When (performance.now()) the first event went out, for a sender that takes a while to start
+   * (a Deno process); without it the run is timed from starting the sender.
+   */
+  started?: Promise<number>;
   /** What the sender itself reported (loggen's summary line). */
   report(): string;
   stop(): Promise<void>;
@@ -586,8 +676,9 @@ interface Sending {
 
 function loggenArgs(opts: Options, port: number): string[] {
   return [
-    "--inet",
-    "--stream",
+    // loggen's TLS plugin makes its own TCP connections: with --inet --stream too, it refuses to
+    // start (yet exits 0).
+    ...(opts.transport === "tls" ? ["--use-ssl"] : ["--inet", "--stream"]),
     // -F: LF framing, which syslog-ng's network(transport(tcp)) expects (it does not take
     // RFC 6587 octet counting there; the relay takes both).
     ...(opts.rfc5424 ? ["--syslog-proto", "--no-framing"] : []),
@@ -606,17 +697,20 @@ function loggenArgs(opts: Options, port: number): string[] {
   ];
 }
 
-function startLoggen(opts: Options, port: number): Sending {
+/** loggen sending `opts.events` events over one TCP (or TLS) connection as fast as it can. */
+export function startLoggen(opts: Options, port: number): Sending {
   const proc = spawn("loggen", which("loggen") ?? "loggen", loggenArgs(opts, port));
+  const report = () => proc.output.lines.findLast((l) => l.startsWith("average rate")) ?? "";
   const done = proc.status.then((status) => {
-    if (status.code !== 0) {
+    // loggen exits 0 also when it could not start (a bad option): then it gives no average.
+    if (status.code !== 0 || report() === "") {
       throw new Error(`loggen exited with code ${status.code}\n${proc.output}`);
     }
   });
   done.catch(() => {});
   return {
     done,
-    report: () => proc.output.lines.findLast((l) => l.startsWith("average rate")) ?? "",
+    report,
     stop: async () => void await stop(proc, 2000),
     commandLine: proc.commandLine,
   };
@@ -630,7 +724,13 @@ function startDenoWriter(opts: Options, port: number): Sending {
   let stopped = false;
   let summary = "";
   const done = (async () => {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const conn = opts.transport === "tls"
+      ? await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port,
+        caCerts: [await Deno.readTextFile(opts.tls!.cert)],
+      })
+      : await Deno.connect({ hostname: "127.0.0.1", port });
     const started = performance.now();
     try {
       const encoder = new TextEncoder();
@@ -672,7 +772,8 @@ function startDenoWriter(opts: Options, port: number): Sending {
       stopped = true;
       await done.catch(() => {});
     },
-    commandLine: "(in-process Deno TCP writer, RFC " + (opts.rfc5424 ? "5424" : "3164") + " lines)",
+    commandLine: `(in-process Deno ${opts.transport === "tls" ? "TLS" : "TCP"} writer, RFC ` +
+      (opts.rfc5424 ? "5424" : "3164") + " lines)",
   };
 }
 
@@ -726,8 +827,10 @@ export async function runOnce(
     const reached = sink.reset(opts.events);
     const cpuBefore = await cpuSeconds(server.proc.pid);
     const sinkCpuBefore = await cpuSeconds(Deno.pid);
-    const started = performance.now();
-    sending = opts.sender === "loggen"
+    let started = performance.now();
+    sending = opts.startSender
+      ? opts.startSender(opts, server.port)
+      : opts.sender === "loggen"
       ? startLoggen(opts, server.port)
       : startDenoWriter(opts, server.port);
     commands.sender = sending.commandLine;
@@ -744,6 +847,7 @@ export async function runOnce(
         sending.done.then(() => reached),
       ]);
       await Promise.race([sending.done, limit.promise, died]);
+      if (sending.started) started = await Promise.race([sending.started, limit.promise]);
     } catch (error) {
       const got = `the sink counted ${sink.events} of ${opts.events} events`;
       throw new Error(
@@ -850,7 +954,8 @@ class Inspector {
   }
 }
 
-async function profileRelay(opts: Options, sink: Sink, deadline: number): Promise<void> {
+/** One extra relay run under the V8 profiler; writes `opts.profile` and prints the hot spots. */
+export async function profileRelay(opts: Options, sink: Sink, deadline: number): Promise<void> {
   const inspectPort = freePort();
   const server = await startRelay(opts, sink, [`--inspect=127.0.0.1:${inspectPort}`]);
   const limit = timeout(

@@ -134,7 +134,7 @@ function parseOptions(args: string[]): UdpOptions | null {
 // The kernel's view of a UDP socket.
 
 /** The kernel drop count of the UDP socket bound to `port` (/proc/net/udp), or null if none is. */
-async function udpDrops(port: number): Promise<number | null> {
+export async function udpDrops(port: number): Promise<number | null> {
   const suffix = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
   for (const line of (await readProc("/proc/net/udp")).split("\n").slice(1)) {
     const fields = line.trim().split(/\s+/);
@@ -160,7 +160,7 @@ async function receiveBuffer(port: number): Promise<number> {
 }
 
 /** A port with neither a TCP listener nor a UDP socket on it right now. */
-async function freeUdpPort(): Promise<number> {
+export async function freeUdpPort(): Promise<number> {
   for (let tries = 0; tries < 100; tries++) {
     const port = freePort();
     if (await udpDrops(port) === null) return port;
@@ -169,7 +169,7 @@ async function freeUdpPort(): Promise<number> {
 }
 
 /** Runs `body` with rmem_default at `bytes`, writing `found` back afterwards (and on interrupt). */
-async function withRmemDefault<T>(
+export async function withRmemDefault<T>(
   bytes: number,
   found: string,
   body: () => Promise<T>,
@@ -237,7 +237,7 @@ log { source(s); destination(d); };
 }
 
 /** Runs loggen at `rate` for `seconds`; returns how many datagrams it says it sent. */
-async function offer(rate: number, seconds: number, port: number): Promise<[number, Proc]> {
+export async function offer(rate: number, seconds: number, port: number): Promise<[number, Proc]> {
   const proc = spawn("loggen", which("loggen")!, [
     ...["-D", "-r", String(rate), "-I", String(seconds), "-s", String(MESSAGE_BYTES)],
     ...["127.0.0.1", String(port)],
@@ -256,7 +256,7 @@ async function offer(rate: number, seconds: number, port: number): Promise<[numb
 }
 
 /** Polls `progress` until it stays put for QUIET_MS (or SETTLE_CAP_MS passed); false on the cap. */
-async function settle(progress: () => Promise<number>): Promise<boolean> {
+export async function settle(progress: () => Promise<number>): Promise<boolean> {
   const cap = performance.now() + SETTLE_CAP_MS;
   let last = await progress();
   let since = performance.now();
@@ -351,7 +351,7 @@ async function measure(row: Row, rate: number, ctx: Context): Promise<Measuremen
 }
 
 /** rmem_default as found, and why it cannot be raised (null if it can). */
-async function rmemState(): Promise<{ found: string | null; whyNot: string | null }> {
+export async function rmemState(): Promise<{ found: string | null; whyNot: string | null }> {
   let found: string;
   try {
     found = (await readProc(RMEM_DEFAULT)).trim();
