@@ -301,31 +301,43 @@ Deno.test("TCP: a message dribbled slower than --message-timeout closes the conn
   }
 });
 
-Deno.test("TLS: --max-connections refuses before the handshake; counted", async () => {
+Deno.test("TLS: at --max-connections a further connection waits in the backlog (no handshake), then gets in", async () => {
   await using certs = await makeTestCertificates();
   const h = await startHarness(tlsArgs(certs, "--max-connections", "1"));
   const ca = await Deno.readTextFile(certs.caCert);
   const open = () =>
-    new Promise<tls.TLSSocket | Error>((resolve) => {
+    new Promise<tls.TLSSocket>((resolve, reject) => {
       const socket = tls.connect(
         { host: "127.0.0.1", port: h.relay.tls!.port, ca, servername: "localhost" },
         () => resolve(socket),
       );
-      socket.once("error", (error) => resolve(error));
+      socket.once("error", reject);
     });
+  let second: tls.TLSSocket | undefined;
   try {
     const first = await open();
-    assert.ok(first instanceof tls.TLSSocket, String(first));
-    const second = await open();
-    assert.ok(second instanceof Error, "the second connection got through");
-    assert.equal(
-      h.relay.metrics.get(M.connectionsClosed, { input: "tls", reason: "connection limit" }),
-      1,
-    );
+    let secondReady = false;
+    const waiting = open().then((socket) => {
+      secondReady = true;
+      second = socket;
+      return socket;
+    });
     first.write("<13>the first still works\n");
     await h.stub.waitForCount(1);
-    first.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(
+      secondReady,
+      false,
+      "the second connection got its handshake while the first held the place",
+    );
+    first.end();
+    const socket = await waiting;
+    socket.end("<13>the second after the first\n");
+    await h.stub.waitForCount(2);
+    assert.deepEqual(h.stub.messages(), ["the first still works", "the second after the first"]);
+    assert.equal(h.relay.metrics.total(M.connectionsClosed), 0);
   } finally {
+    second?.destroy();
     await h.stop();
   }
 });

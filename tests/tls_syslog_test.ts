@@ -11,7 +11,7 @@ import {
   checkClient,
   readMaterial,
   type TlsInputFiles,
-} from "../lib/syslog/tls.ts";
+} from "../lib/syslog/tls_certs.ts";
 import { run, startHarness } from "./helpers.ts";
 import { makeCertificate, makeStrangerCa, makeTestCertificates, tlsArgs } from "./tls_fixture.ts";
 
@@ -330,5 +330,43 @@ Deno.test("TLS stop ends connections still in their handshake instead of waiting
     silent.close();
     refused.close();
     await (stopping ?? h.stop());
+  }
+});
+
+Deno.test("TLS back-pressure: with the queue full the relay stops reading; the sender waits, nothing is lost", async () => {
+  await using certs = await makeTestCertificates();
+  const h = await startHarness(tlsArgs(certs, "--queue-max-events", "100"));
+  const ca = await Deno.readTextFile(certs.caCert);
+  h.stub.hold = true; // Loggly takes the requests but does not answer: the queue fills
+  const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
+    const s = tls.connect({ host: "127.0.0.1", port: h.relay.tls!.port, ca }, () => resolve(s));
+    s.once("error", reject);
+  });
+  const line = (i: number) => `<13>${String(i).padStart(8, "0")} ${"x".repeat(2000)}\n`;
+  const total = 12_000; // 24 MB: far more than the kernel's socket buffers hold
+  try {
+    for (let i = 0; i < total; i++) socket.write(line(i));
+    await h.stub.waitFor(
+      () => h.relay.metrics.get(M.paused, { input: "tls" }) > 0,
+      5000,
+      "a paused reader",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const received = h.relay.metrics.get(M.received, { input: "tls" });
+    // Before, the TLS layer went on reading the paused socket into memory (hundreds of MiB).
+    assert.ok(
+      socket.writableLength > 12_000_000,
+      `sender flushed all but ${socket.writableLength} B`,
+    );
+    assert.ok(received < 1000, `${received} events read into a queue of 100`);
+    h.stub.hold = false;
+    h.stub.release();
+    socket.end();
+    await h.stub.waitForCount(total, 60_000);
+    const seen = new Set(h.stub.messages().map((m) => m.slice(0, 8)));
+    assert.equal(seen.size, total, "every event delivered once");
+  } finally {
+    socket.destroy();
+    await h.stop();
   }
 });

@@ -1,8 +1,9 @@
 /**
- * The TCP syslog listener (Deno.listen), and what every listener shares. It owns the sockets:
- * accepting, the connection limits (guard.ts), reading and closing; what is read goes to the
- * connection's session (session.ts), which frames it, hands it to the intake and says when to
- * pause for the queue. UDP is in udp.ts, TLS in tls.ts.
+ * The stream listener (Deno.listen) that TCP and TLS share, and what every listener shares. It
+ * owns the sockets: accepting, the connection limits (guard.ts), reading and closing; what is
+ * read goes to the connection's session (session.ts), which frames it, hands it to the intake
+ * and says when to pause for the queue. TCP reads the socket itself; TLS (tls.ts) reads it
+ * through a TLS layer. UDP is in udp.ts.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
 import type { ListenAddress } from "../units.ts";
 import { ConnectionGuard, type ConnectionLimits } from "./guard.ts";
-import { type SessionLimits, Sessions } from "./session.ts";
+import { type SessionLimits, Sessions, type StreamSession } from "./session.ts";
 
 /** A running listener. */
 export interface Listener {
@@ -48,9 +49,29 @@ export function sweepInterval(options: StreamOptions): number {
   return Math.max(10, Math.min(shortest / 4, 5_000));
 }
 
-const READ_BUFFER_BYTES = 64 * 1024;
+/** Bytes read from a stream connection at once. */
+export const READ_BUFFER_BYTES = 64 * 1024;
 const ACCEPT_RETRY_MS = 100;
 const ACCEPT_ERROR_LOG_INTERVAL_MS = 10_000;
+
+/** What a reader gets for one admitted connection. */
+export interface ConnectionIo {
+  readonly peer: string;
+  readonly session: StreamSession;
+  /** Aborts when the relay cuts the connection (deadline, shutdown); its socket is closed. */
+  readonly cut: AbortSignal;
+  /**
+   * Resolves once the queue takes events (at once when it does): the reader must wait for it
+   * before each read, so that a full queue pauses the sender. False once the listener closes.
+   */
+  room(): Promise<boolean>;
+}
+
+/**
+ * Reads one admitted connection into its session until it ends; resolves true when the peer
+ * closed it (end of stream), false when the relay cut it (timeout, shutdown, handshake).
+ */
+export type ConnectionReader = (conn: Deno.TcpConn, io: ConnectionIo) => Promise<boolean>;
 
 /** Starts a TCP syslog listener (RFC 6587: octet counting or LF framing, per message). */
 export function listenTcp(
@@ -58,9 +79,34 @@ export function listenTcp(
   deps: ListenerDeps,
   options: StreamOptions,
 ): Listener {
+  return listenStream("tcp", address, deps, options, readPlain);
+}
+
+/** Reads a plain TCP connection, one buffer for the connection's life. */
+async function readPlain(conn: Deno.TcpConn, io: ConnectionIo): Promise<boolean> {
+  const buffer = new Uint8Array(READ_BUFFER_BYTES);
+  while (await io.room()) {
+    const n = await conn.read(buffer);
+    if (n === null) return true;
+    io.session.data(buffer.subarray(0, n), Date.now());
+  }
+  return false;
+}
+
+/**
+ * A stream listener (TCP, and TLS on top of it): accepts, applies the connection limits, opens
+ * each admitted connection's session and hands the connection to `read`.
+ */
+export function listenStream(
+  input: "tcp" | "tls",
+  address: ListenAddress,
+  deps: ListenerDeps,
+  options: StreamOptions,
+  read: ConnectionReader,
+): Listener {
   const server = Deno.listen({ hostname: address.hostname, port: address.port, transport: "tcp" });
   const { ingest } = deps;
-  const sessions = new Sessions("tcp", deps, options.session);
+  const sessions = new Sessions(input, deps, options.session);
   const handlers = new Set<Promise<void>>();
   let closing = false;
   let wakeClosing: () => void = () => {};
@@ -73,7 +119,7 @@ export function listenTcp(
       handlers.add(handler);
     },
     refuse(conn, detail) {
-      ingest.connectionClosed("tcp", "connection limit", detail);
+      ingest.connectionClosed(input, "connection limit", detail);
       closeQuietly(conn);
     },
   });
@@ -86,31 +132,32 @@ export function listenTcp(
 
   const handle = async (conn: Deno.TcpConn): Promise<void> => {
     const peer = peerOf(conn);
-    const session = sessions.open(peer, () => closeQuietly(conn), Date.now());
-    const buffer = new Uint8Array(READ_BUFFER_BYTES);
-    let eof = false; // the peer closed; otherwise we cut the connection (or it broke)
-    let full = false; // the queue filled with what this connection sent
-    try {
-      while (!closing) {
-        if (full || ingest.full) {
+    const cut = new AbortController();
+    const session = sessions.open(peer, () => {
+      cut.abort();
+      closeQuietly(conn);
+    }, Date.now());
+    const io: ConnectionIo = {
+      peer,
+      session,
+      cut: cut.signal,
+      async room() {
+        if (!closing && ingest.full) {
           session.paused();
           await Promise.race([ingest.whenAccepting(), closed]);
           const now = Date.now();
           session.resumed(now);
           guard.resumed(peer, now);
-          full = false;
         }
-        if (closing) break;
-        const n = await conn.read(buffer);
-        if (n === null) {
-          eof = true;
-          break;
-        }
-        full = session.data(buffer.subarray(0, n), Date.now());
-      }
+        return !closing;
+      },
+    };
+    let eof = false; // the peer closed; otherwise we cut the connection (or it broke)
+    try {
+      eof = await read(conn, io);
     } catch (error) {
       if (!(error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted)) {
-        deps.log.debug("TCP connection from {peer} ended: {error}", { peer, error });
+        deps.log.debug("{input} connection from {peer} ended: {error}", { input, peer, error });
       }
     } finally {
       // What the peer sent before it went away (a last line without LF) is still delivered;
@@ -136,10 +183,11 @@ export function listenTcp(
       } catch (error) {
         if (closing) break;
         // Out of file descriptors and the like pass; the listener must outlive them.
-        deps.metrics.inc(M.acceptErrors, { input: "tcp" });
+        deps.metrics.inc(M.acceptErrors, { input });
         if (Date.now() - lastErrorLog >= ACCEPT_ERROR_LOG_INTERVAL_MS) {
           lastErrorLog = Date.now();
-          deps.log.error("Accepting a TCP connection failed: {error}; retrying", { error });
+          const kind = input.toUpperCase();
+          deps.log.error(`Accepting a ${kind} connection failed: {error}; retrying`, { error });
         }
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
@@ -179,7 +227,8 @@ function peerOf(conn: Deno.Conn): string {
   return addr.hostname;
 }
 
-function closeQuietly(resource: { close(): void }): void {
+/** Closes a connection or listener that may be closed already. */
+export function closeQuietly(resource: { close(): void }): void {
   try {
     resource.close();
   } catch {
