@@ -170,7 +170,7 @@ export class Ingest {
    * over Loggly's 1 MB limit are not queued but returned, for the caller to answer for.
    */
   httpEvents(
-    events: readonly BodyEvent[],
+    events: Iterable<BodyEvent>,
     peer: string | undefined,
     tags: readonly string[],
     token?: string,
@@ -204,9 +204,16 @@ export class Ingest {
   ): QueuedRecord | null {
     const relay: RelayFields = peer === undefined ? { input: "http" } : { input: "http", peer };
     const now = isoUtc(this.#o.now().getTime());
-    const value: Event | HttpJsonEvent = "json" in event
-      ? { ...event.json, timestamp: event.json.timestamp ?? now, relay }
-      : { timestamp: now, message: event.text, relay };
+    let value: Event | HttpJsonEvent;
+    if ("json" in event) {
+      // The parsed object is the relay's own: completed in place rather than copied.
+      const json = event.json as HttpJsonEvent;
+      json.timestamp ??= now;
+      json.relay = relay;
+      value = json;
+    } else {
+      value = { timestamp: now, message: event.text, relay };
+    }
     const bytes = this.#encoder.encodeWhole(value);
     if (bytes === null) return null;
     const key = this.#tagKey("http", tags);

@@ -679,7 +679,7 @@ Deno.test("text lines that start with [ are text, not malformed JSON", () => {
     "lines",
   );
   assert.deepEqual(parsed.rejected, []);
-  assert.deepEqual(parsed.events.map((e) => "text" in e ? e.text : null), [
+  assert.deepEqual([...parsed.events].map((e) => "text" in e ? e.text : null), [
     "[INFO] server started",
     "[Mon Jan 05 10:00:00] [error] boom",
   ]);

@@ -29,7 +29,10 @@ export async function readBody(request: Request, limit: number): Promise<string>
       new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
     )
     : request.body;
-  const parts: Uint8Array[] = [];
+  // Decoded as it arrives: no second buffer of the whole body (one per request was most of
+  // the relay's external memory under HTTP load).
+  const decoder = new TextDecoder();
+  let text = "";
   let size = 0;
   const reader = stream.getReader();
   try {
@@ -38,7 +41,7 @@ export async function readBody(request: Request, limit: number): Promise<string>
       if (done) break;
       size += value.length;
       if (size > limit) throw tooLarge(limit);
-      parts.push(value);
+      text += decoder.decode(value, { stream: true });
     }
   } catch (error) {
     if (error instanceof BodyError) throw error;
@@ -46,13 +49,7 @@ export async function readBody(request: Request, limit: number): Promise<string>
   } finally {
     reader.cancel().catch(() => {});
   }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    body.set(part, at);
-    at += part.length;
-  }
-  return new TextDecoder().decode(body);
+  return text + decoder.decode();
 }
 
 function tooLarge(limit: number): BodyError {
@@ -75,9 +72,13 @@ export interface Rejected {
   error: string;
 }
 
-/** Events read from a body, and the lines refused. */
+/**
+ * Events read from a body, and the lines refused. The events are read as they are taken (one
+ * line parsed at a time, so that a large body's parsed objects never all live at once);
+ * `rejected` is complete once they all were.
+ */
 export interface ParsedBody {
-  events: BodyEvent[];
+  events: Iterable<BodyEvent>;
   rejected: Rejected[];
 }
 
@@ -88,9 +89,24 @@ export interface ParsedBody {
  * whole body is a single event. `json`: a JSON object or an array of them.
  */
 export function parseEvents(body: string, mode: "one" | "lines" | "json" | "ndjson"): ParsedBody {
-  if (mode === "one") return lines([body.replace(/\r?\n$/, "")], "loose");
   if (mode === "json") return parseJsonDocument(body);
-  return lines(body.split("\n"), mode === "ndjson" ? "strict" : "loose");
+  const rejected: Rejected[] = [];
+  const raw = mode === "one" ? [body.replace(/\r?\n$/, "")] : splitLines(body);
+  return { events: lines(raw, mode === "ndjson" ? "strict" : "loose", rejected), rejected };
+}
+
+/** The lines of `body` (split at LF), one at a time. */
+function* splitLines(body: string): Generator<string> {
+  let start = 0;
+  while (start <= body.length) {
+    const end = body.indexOf("\n", start);
+    if (end < 0) {
+      yield body.slice(start);
+      return;
+    }
+    yield body.slice(start, end);
+    start = end + 1;
+  }
 }
 
 /**
@@ -116,33 +132,46 @@ export function tooDeep(text: string, limit: number = MAX_JSON_DEPTH): string | 
   return null;
 }
 
-function lines(all: string[], mode: "strict" | "loose"): ParsedBody {
-  const out: ParsedBody = { events: [], rejected: [] };
-  all.forEach((raw, index) => {
+/** The events of the `all` lines, in order; refused lines go to `rejected`. */
+function* lines(
+  all: Iterable<string>,
+  mode: "strict" | "loose",
+  rejected: Rejected[],
+): Generator<BodyEvent> {
+  let number = 0;
+  for (const raw of all) {
+    number++;
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-    if (line.trim() === "") return;
+    if (line.trim() === "") continue;
     // Only "{" promises JSON: "[INFO] started" and "[Mon Jan 05 …] [error]" are ordinary text.
     const looksJson = mode === "strict" || /^\s*\{/.test(line);
     if (!looksJson) {
-      out.events.push({ text: line, line: index + 1 });
-      return;
+      yield { text: line, line: number };
+      continue;
     }
     const deep = tooDeep(line);
     if (deep !== null) {
-      out.rejected.push({ line: index + 1, error: deep });
-      return;
+      rejected.push({ line: number, error: deep });
+      continue;
     }
+    let value: unknown;
     try {
-      const value = JSON.parse(line);
-      if (isObject(value)) out.events.push({ json: value, line: index + 1 });
-      else if (mode === "loose") out.events.push({ text: line, line: index + 1 });
-      else out.rejected.push({ line: index + 1, error: "not a JSON object" });
+      value = JSON.parse(line);
     } catch (error) {
-      if (mode === "loose") out.events.push({ text: line, line: index + 1 });
-      else out.rejected.push({ line: index + 1, error: `malformed JSON: ${describe(error)}` });
+      if (mode === "loose") yield { text: line, line: number };
+      else rejected.push({ line: number, error: `malformed JSON: ${describe(error)}` });
+      continue;
     }
-  });
-  return out;
+    if (isObject(value)) yield { json: value, line: number };
+    else if (mode === "loose") yield { text: line, line: number };
+    else rejected.push({ line: number, error: "not a JSON object" });
+  }
+}
+
+/** All the events of NDJSON `body`, read now. */
+function ndjsonNow(body: string): ParsedBody {
+  const rejected: Rejected[] = [];
+  return { events: [...lines(splitLines(body), "strict", rejected)], rejected };
 }
 
 function parseJsonDocument(body: string): ParsedBody {
@@ -150,7 +179,7 @@ function parseJsonDocument(body: string): ParsedBody {
   const deep = tooDeep(body, MAX_JSON_DEPTH + 1);
   if (deep !== null) {
     // NDJSON sent as application/json is judged line by line, as below.
-    if (body.trim().includes("\n")) return lines(body.split("\n"), "strict");
+    if (body.trim().includes("\n")) return ndjsonNow(body);
     return { events: [], rejected: [{ line: 1, error: deep }] };
   }
   let value: unknown;
@@ -158,12 +187,12 @@ function parseJsonDocument(body: string): ParsedBody {
     value = JSON.parse(body);
   } catch (error) {
     // Not one document: perhaps NDJSON sent as application/json.
-    const asLines = lines(body.split("\n"), "strict");
-    if (asLines.events.length > 0) return asLines;
+    const asLines = ndjsonNow(body);
+    if ((asLines.events as BodyEvent[]).length > 0) return asLines;
     return { events: [], rejected: [{ line: 1, error: `malformed JSON: ${describe(error)}` }] };
   }
   const items = Array.isArray(value) ? value : [value];
-  const out: ParsedBody = { events: [], rejected: [] };
+  const out = { events: [] as BodyEvent[], rejected: [] as Rejected[] };
   items.forEach((item, index) => {
     if (isObject(item)) out.events.push({ json: item, line: index + 1 });
     else if (typeof item === "string") out.events.push({ text: item, line: index + 1 });
