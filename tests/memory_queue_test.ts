@@ -197,3 +197,33 @@ Deno.test("rings grow for a burst and shrink after it, keeping FIFO order", () =
   assert.equal(q.pending, 1 + 30);
   assert.equal(q.take(Infinity).length, 31);
 });
+
+Deno.test("pages: a large event between small ones never frees a page whose events still wait", () => {
+  const q = new MemoryQueue(1_000_000, 1e12);
+  const enc = new TextEncoder();
+  const text = (n: number, size: number) => (String(n) + ":").padEnd(size, "x");
+  const model: string[] = [];
+  let n = 0;
+  const push = (size: number) => {
+    q.push({ bytes: enc.encode(text(n, size)), tags: "" });
+    model.push(text(n++, size));
+  };
+  const takeAndCheck = (count: number) => {
+    const got = q.take(count).map((r) => new TextDecoder().decode(r.bytes));
+    assert.deepEqual(got, model.splice(0, got.length));
+  };
+  // A page full of waiting events, then a large event, then one that turns the page.
+  for (let i = 0; i < 262; i++) push(1000);
+  push(100_000);
+  for (let i = 0; i < 300; i++) push(1000); // written into a new page, not over the waiting ones
+  takeAndCheck(1);
+  for (let i = 0; i < 600; i++) push(1000);
+  takeAndCheck(Infinity);
+  // Small, large, small…: taking the first must not free the page of the others.
+  push(1000);
+  push(100_000);
+  for (let i = 0; i < 300; i++) push(1000); // that page fills and is no longer the current one
+  takeAndCheck(1);
+  for (let i = 0; i < 600; i++) push(1000); // pages turn and the pool is drawn on
+  takeAndCheck(Infinity);
+});

@@ -9,6 +9,17 @@
  */
 import type { EventQueue, QueuedRecord, Receipt } from "./queue.ts";
 
+/** A page of event bytes, and how many of its events wait to be taken. */
+interface Page {
+  readonly bytes: Uint8Array;
+  waiting: number;
+  /** False for the buffer of one large event, which is not reused. */
+  readonly shared: boolean;
+}
+
+/** Free pages kept for reuse once the queue drains (more are kept while it is busy). */
+const IDLE_POOL_PAGES = 4;
+
 /** A bounded in-memory {@link EventQueue}: a FIFO of event bytes plus held-count accounting. */
 export class MemoryQueue implements EventQueue {
   /** Bytes per page; an event larger than a quarter of it gets a buffer of its own. */
@@ -17,7 +28,7 @@ export class MemoryQueue implements EventQueue {
   readonly copiesBytes = true;
   // Waiting events, in rings of parallel arrays of references and small numbers (no object per
   // event, and no array reallocated while the queue stays within its size).
-  #pages: (Uint8Array | undefined)[] = new Array(16);
+  #pages: (Page | undefined)[] = new Array(16);
   #starts = new Int32Array(16);
   #lengths = new Int32Array(16);
   #tags: (string | undefined)[] = new Array(16);
@@ -26,14 +37,14 @@ export class MemoryQueue implements EventQueue {
   #head = 0;
   #count = 0;
   /** The page being written, and where. */
-  #page: Uint8Array | null = null;
+  #page: Page | null = null;
   #at = 0;
   /** A page wholly taken, to reuse at the next take (its views are valid until then). */
   #spent: Uint8Array[] = [];
   /**
    * Free pages for reuse, as many as the byte bound can fill (a smaller pool let ~140 MB/s of
    * pages go to the garbage collector at full load, tens of MiB of external memory between
-   * collections); emptied whenever the queue drains, so that an idle relay holds none.
+   * collections); cut to a few whenever the queue drains, so that an idle relay holds little.
    */
   readonly #pool: Uint8Array[] = [];
   readonly #poolPages: number;
@@ -75,15 +86,16 @@ export class MemoryQueue implements EventQueue {
   /** Copies the record's bytes: the caller may reuse its buffer once this returns. */
   push(record: QueuedRecord): void {
     const size = record.bytes.length;
-    let page: Uint8Array;
+    let page: Page;
     let start = 0;
     if (size > MemoryQueue.PAGE_BYTES / 4) {
-      page = record.bytes.slice();
+      page = { bytes: record.bytes.slice(), waiting: 1, shared: false };
     } else {
       if (this.#page === null || this.#at + size > MemoryQueue.PAGE_BYTES) this.#turnPage();
       page = this.#page!;
       start = this.#at;
-      page.set(record.bytes, start);
+      page.bytes.set(record.bytes, start);
+      page.waiting++;
       this.#at += size;
     }
     if (this.#count === this.#starts.length) this.#resize(this.#count * 2);
@@ -113,14 +125,13 @@ export class MemoryQueue implements EventQueue {
       const i = (this.#head + k) & mask;
       const page = this.#pages[i]!;
       const start = this.#starts[i];
-      const bytes = page.subarray(start, start + this.#lengths[i]);
+      const bytes = page.bytes.subarray(start, start + this.#lengths[i]);
       const tags = this.#tags[i]!;
       const token = this.#tokens[i];
       out[k] = token === undefined ? { bytes, tags } : { bytes, tags, token };
       this.#pages[i] = this.#tags[i] = this.#tokens[i] = undefined;
-      // A page is spent when the event that ends it is taken (the current page never is).
-      const next = this.#pages[(i + 1) & mask];
-      if (page !== this.#page && (k + 1 === this.#count || next !== page)) this.#spent.push(page);
+      // A page is spent once its last waiting event is taken (the current page never is).
+      if (--page.waiting === 0 && page.shared && page !== this.#page) this.#spent.push(page.bytes);
     }
     this.#head = (this.#head + n) & mask;
     this.#count -= n;
@@ -147,9 +158,8 @@ export class MemoryQueue implements EventQueue {
   ack(receipt: Receipt): void {
     this.#heldBytes -= receipt.bytes;
     this.#heldEvents -= receipt.events;
-    if (this.#heldEvents === 0) {
-      this.#pool.length = 0;
-      this.#spent.length = 0;
+    if (this.#heldEvents === 0 && this.#pool.length > IDLE_POOL_PAGES) {
+      this.#pool.length = IDLE_POOL_PAGES;
     }
     if (!this.full && this.#waiters.length > 0) {
       const waiters = this.#waiters;
@@ -160,19 +170,18 @@ export class MemoryQueue implements EventQueue {
 
   #turnPage(): void {
     const last = this.#page;
-    // The page ending now was wholly taken already: free for reuse (no view of it is in use).
-    const newest = this.#pages[(this.#head + this.#count - 1) & (this.#starts.length - 1)];
-    if (last !== null && (this.#count === 0 || newest !== last)) this.#spent.push(last);
+    // The page ending now was wholly taken already: free for reuse (no view of it is in use);
+    // else it is spent when its last event is taken.
+    if (last !== null && last.waiting === 0) this.#spent.push(last.bytes);
     this.#reuseSpent();
-    this.#page = this.#pool.pop() ?? new Uint8Array(MemoryQueue.PAGE_BYTES);
+    const bytes = this.#pool.pop() ?? new Uint8Array(MemoryQueue.PAGE_BYTES);
+    this.#page = { bytes, waiting: 0, shared: true };
     this.#at = 0;
   }
 
   #reuseSpent(): void {
     for (const page of this.#spent) {
-      if (page.length === MemoryQueue.PAGE_BYTES && this.#pool.length < this.#poolPages) {
-        this.#pool.push(page);
-      }
+      if (this.#pool.length < this.#poolPages) this.#pool.push(page);
     }
     this.#spent.length = 0;
   }
@@ -180,7 +189,7 @@ export class MemoryQueue implements EventQueue {
   /** New rings of `size` (a power of two, at least the events waiting), those events first. */
   #resize(size: number): void {
     const order = (k: number) => (this.#head + k) & (this.#starts.length - 1);
-    const pages: (Uint8Array | undefined)[] = new Array(size);
+    const pages: (Page | undefined)[] = new Array(size);
     const starts = new Int32Array(size);
     const lengths = new Int32Array(size);
     const tags: (string | undefined)[] = new Array(size);
