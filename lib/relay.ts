@@ -89,6 +89,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       sync: config.spoolSync,
       maxBytes: config.spoolMaxBytes,
       cacheBytes: Math.min(config.queueMaxBytes, SPOOL_CACHE_BYTES),
+      memoryBytes: config.queueMaxBytes,
       outage: () => drain.failingSince !== null,
       metrics,
       log: logger("spool"),

@@ -36,6 +36,8 @@ function options(dir: string, extra: Partial<SpoolOptions> = {}): SpoolOptions {
     metrics: new Metrics(),
     log: logger("spool-test"),
     ...extra,
+    // Back-pressure at the cache size unless a test sets it apart.
+    memoryBytes: extra.memoryBytes ?? extra.cacheBytes ?? 1 << 20,
   };
 }
 
@@ -449,7 +451,7 @@ Deno.test("spool: while Loggly keeps up, full at the memory bound; in an outage,
   await withDir(async (dir) => {
     let outage = false;
     const spool = openSpool(
-      options(dir, { cacheBytes: 1000, maxBytes: 100_000, outage: () => outage }),
+      options(dir, { cacheBytes: 500, memoryBytes: 1000, maxBytes: 100_000, outage: () => outage }),
     );
     let accepted = 0;
     while (spool.offer(record(accepted, 50))) accepted++;

@@ -21,11 +21,13 @@ export interface SpoolOptions {
   sync: SpoolSync;
   /** Bytes of events held before back-pressure. */
   maxBytes: number;
-  /** Bytes of recent records also kept in memory. */
+  /** Bytes of recent records also kept in memory (at most). */
   cacheBytes: number;
+  /** Bytes held (taken or not) at which inputs feel back-pressure while Loggly keeps up. */
+  memoryBytes: number;
   /**
    * True while deliveries fail (an outage): only then does the spool take events beyond
-   * `cacheBytes`. While Loggly keeps up, inputs feel back-pressure at the memory bound, as with
+   * `memoryBytes`. While Loggly keeps up, inputs feel back-pressure at the memory bound, as with
    * the memory queue, instead of racing ahead of the sender into a disk backlog.
    */
   outage?: () => boolean;
@@ -252,7 +254,7 @@ export class Spool implements EventQueue {
 
   get full(): boolean {
     if (this.#failing || this.#heldBytes >= this.#o.maxBytes) return true;
-    return this.#heldBytes >= this.#o.cacheBytes && !(this.#o.outage?.() ?? true);
+    return this.#heldBytes >= this.#o.memoryBytes && !(this.#o.outage?.() ?? true);
   }
 
   get pending(): number {
