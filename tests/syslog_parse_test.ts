@@ -632,3 +632,18 @@ Deno.test("1 MB messages and pathological input parse (in linear time)", () => {
   }
   assert.equal(parse(cases[0]).message.length, 1 << 20);
 });
+
+Deno.test("a month name is three ASCII letters: a character past ASCII never reads as one", () => {
+  const now = new Date(Date.UTC(2026, 10, 30));
+  // U+6A61 would fold into "an" if its code spilled into the next letter's byte.
+  const parsed = parseSyslog(new TextEncoder().encode("<13>J\u6A61n 12 10:00:00 host app: x"), {
+    now,
+    timeZone: "UTC",
+  });
+  assert.equal(parsed.timestamp, undefined);
+  const real = parseSyslog(new TextEncoder().encode("<13>JAN 12 10:00:00 host app: x"), {
+    now,
+    timeZone: "UTC",
+  });
+  assert.equal(real.timestamp, "2027-01-12T10:00:00.000Z"); // the nearest January 12
+});

@@ -65,10 +65,14 @@ const MONTHS: ReadonlyMap<number, number> = new Map(
   ),
 );
 
-/** The three letters at `i` as one number, case folded (no substring on the hot path). */
+/**
+ * The three characters at `i` as one number, case folded (no substring on the hot path); -1
+ * when one is not ASCII (it would spill into its neighbour's byte).
+ */
 function monthKey(text: string, i: number): number {
-  return ((text.charCodeAt(i) | 32) << 16) | ((text.charCodeAt(i + 1) | 32) << 8) |
-    (text.charCodeAt(i + 2) | 32);
+  const a = text.charCodeAt(i), b = text.charCodeAt(i + 1), c = text.charCodeAt(i + 2);
+  if ((a | b | c) > 127) return -1;
+  return ((a | 32) << 16) | ((b | 32) << 8) | (c | 32);
 }
 
 function digit(text: string, i: number): number {

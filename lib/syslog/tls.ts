@@ -149,9 +149,13 @@ async function readTls(
         eof = true;
         socket.end(() => resolve(true));
       });
-      socket.on("error", (error: Error) => {
+      const failed = (error: Error) => {
         deps.log.debug("TLS connection from {peer} ended: {error}", { peer: io.peer, error });
-      });
+        socket.destroy();
+      };
+      socket.on("error", failed);
+      // A TLS socket built over a stream reports TLS errors after its handshake only so.
+      socket.on("_tlsError", failed);
       socket.on("close", () => resolve(eof));
       // The TLS socket does not always close when its transport does (the relay cut it).
       stream.once("close", () => resolve(eof));
@@ -173,6 +177,7 @@ function handshakeOf(socket: tls.TLSSocket, stream: Duplex, timeoutMs: number): 
     };
     socket.once("secure", () => end("done"));
     socket.once("error", () => end("failed"));
+    socket.once("_tlsError", () => end("failed"));
     socket.once("close", () => end("failed"));
     stream.once("close", () => end("failed"));
   });
