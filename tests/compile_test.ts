@@ -220,6 +220,9 @@ Deno.test("compile, deno task start and the benchmark run the relay with the sam
   const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)))
     .tasks as Record<string, string>;
   assert.ok(tasks.start.split(" ").includes(flag), tasks.start);
-  const bench = await Deno.readTextFile(new URL("./bench/tcp_throughput.ts", import.meta.url));
-  assert.match(bench, /v8FlagsArg\(\)/);
+  // Every benchmark that starts a relay of its own (the others go through tcp_throughput.ts).
+  for (const file of ["tcp_throughput.ts", "soak.ts", "udp_rates.ts"]) {
+    const bench = await Deno.readTextFile(new URL(`./bench/${file}`, import.meta.url));
+    assert.match(bench, /v8FlagsArg\(\)/, file);
+  }
 });

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { v8FlagsArg } from "../../lib/runtime_flags.ts";
 import { parseArgs } from "node:util";
 import {
   cpuSeconds,
@@ -190,7 +191,8 @@ export async function withRmemDefault<T>(
 
 async function startRelay(port: number, sink: Sink, extra: string[]): Promise<Proc> {
   const proc = spawn("relay", Deno.execPath(), [
-    ...["run", "-A", "--unstable-net", "main.ts", "--token", TOKEN, "--loggly-url", sink.url],
+    ...["run", "-A", "--unstable-net", v8FlagsArg(), "main.ts", "--token", TOKEN],
+    ...["--loggly-url", sink.url],
     ...["--udp", `127.0.0.1:${port}`, "--tcp", "off", ...extra],
   ]);
   const ready = new Promise<void>((resolve) => {
