@@ -66,9 +66,10 @@ export interface Leftover extends Undelivered {
 }
 
 /**
- * Events a spool keeps in memory as well (at most, and at most --queue-max-bytes): the disk holds
- * them all. 16 MiB of cached records held ~50 MiB more at full load than 4 MiB, at no gain in
- * events/s (measured with deno task bench --rows spool).
+ * Bytes of events a spool keeps in memory as well (unless a batch is larger, and at most
+ * --queue-max-bytes): the disk holds them all. 16 MiB held ~50 MiB more at full load than 4 MiB,
+ * at no gain in events/s (deno task bench --rows spool); a cache smaller than what is held made
+ * the sender read events back from the disk.
  */
 const SPOOL_CACHE_BYTES = 4 * 1024 * 1024;
 
@@ -82,14 +83,20 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const log = logger("relay");
   if (config.deadLetterPath !== null) assertWritable("--dead-letter", config.deadLetterPath);
   if (!config.dryRun) assertReachable(config.logglyUrl);
+  // What a spool holds in memory (and where inputs feel back-pressure while Loggly keeps up):
+  // at least one full batch, at most --queue-max-bytes.
+  const spoolMemory = Math.min(
+    config.queueMaxBytes,
+    Math.max(SPOOL_CACHE_BYTES, config.batchMaxBytes),
+  );
   const queue: EventQueue = config.spoolDir === null
     ? new MemoryQueue(config.queueMaxEvents, config.queueMaxBytes)
     : openSpool({
       dir: config.spoolDir,
       sync: config.spoolSync,
       maxBytes: config.spoolMaxBytes,
-      cacheBytes: Math.min(config.queueMaxBytes, SPOOL_CACHE_BYTES),
-      memoryBytes: config.queueMaxBytes,
+      cacheBytes: spoolMemory,
+      memoryBytes: spoolMemory,
       outage: () => drain.failingSince !== null,
       metrics,
       log: logger("spool"),
