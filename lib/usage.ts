@@ -32,7 +32,7 @@ Inputs
       --idle-timeout DUR     close TCP/TLS connections idle this long (default 10m; 0 = never)
       --message-timeout DUR  close a connection that takes longer to finish a message (60s)
       --handshake-timeout DUR  close a TLS connection (syslog or HTTPS) that has not finished
-                             its handshake this long after connecting (default 5s; 0 = never)
+                             its handshake this long after it got a place (default 5s; 0 = never)
       --max-connections N    connections per input, waiting ones included (TCP, TLS; default 1000)
       --max-connections-per-peer N  connections read at once per sender address and input
                              (default 100); more wait unread, up to 2s, for one to end
