@@ -74,25 +74,15 @@ export function receiptFor(batch: Batch): Receipt {
 export function splitBatch(batch: Batch, n: number): [Batch, Batch] {
   let at = -1;
   for (let i = 0; i < n; i++) at = batch.body.indexOf(10, at + 1);
-  const first: Batch = {
-    ...batch,
-    body: batch.body.subarray(0, at),
-    bytes: at,
-    count: n,
-    ids: batch.ids?.slice(0, n),
-  };
-  const rest: Batch = {
-    ...batch,
-    body: batch.body.subarray(at + 1, batch.bytes),
-    bytes: batch.bytes - at - 1,
-    count: batch.count - n,
-    ids: batch.ids?.slice(n),
-  };
-  if (batch.ids === undefined) {
-    delete first.ids;
-    delete rest.ids;
-  }
-  return [first, rest];
+  return [part(batch, 0, at, 0, n), part(batch, at + 1, batch.bytes, n, batch.count)];
+}
+
+/** The events `first` to `last` (exclusive) of `batch`, whose bytes are [`from`, `to`). */
+function part(batch: Batch, from: number, to: number, first: number, last: number): Batch {
+  const { ids, ...route } = batch;
+  const body = batch.body.subarray(from, to);
+  const piece: Batch = { ...route, body, bytes: to - from, count: last - first };
+  return ids === undefined ? piece : { ...piece, ids: ids.slice(first, last) };
 }
 
 /** Open batches, one per account and tag set. */
@@ -110,7 +100,7 @@ export class Batcher {
   add(record: QueuedRecord, now: number): Batch[] {
     const closed: Batch[] = [];
     const size = record.bytes.length;
-    const key = record.token === undefined ? record.tags : routeKey(record);
+    const key = routeKey(record);
     let batch = this.#open.get(key);
     if (batch && batch.bytes + 1 + size > this.#limits.maxBytes) {
       this.#close(batch, key, closed);

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { closeQuietly, indexOfBytes, writeAll } from "../net_io.ts";
 
 /** The proxy variables Deno's fetch honours. */
 export const PROXY_VARIABLES: readonly string[] = [
@@ -248,7 +249,7 @@ async function readAnswer(
 async function readHead(c: Connection, first: () => void): Promise<string> {
   let scanned = 0; // bytes after c.start already searched (fill() may move c.start)
   for (;;) {
-    const at = indexOf(c.buffer, CRLF_CRLF, c.start + Math.max(0, scanned - 3), c.end);
+    const at = indexOfBytes(c.buffer, CRLF_CRLF, c.start + Math.max(0, scanned - 3), c.end);
     if (at >= 0) {
       const head = decoder.decode(c.buffer.subarray(c.start, at));
       c.start = at + 4;
@@ -333,7 +334,7 @@ async function readChunked(c: Connection): Promise<Uint8Array> {
 
 async function readLine(c: Connection): Promise<string> {
   for (;;) {
-    const at = indexOf(c.buffer, [13, 10], c.start, c.end);
+    const at = indexOfBytes(c.buffer, [13, 10], c.start, c.end);
     if (at >= 0) {
       const line = decoder.decode(c.buffer.subarray(c.start, at));
       c.start = at + 2;
@@ -393,10 +394,6 @@ async function writeRequest(c: Connection, head: Uint8Array, body: Uint8Array): 
   if (out !== c.out && size <= KEEP_OUT_BYTES) c.out = out;
 }
 
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  for (let at = 0; at < data.length;) at += await conn.write(data.subarray(at));
-}
-
 function join(parts: Uint8Array[], bytes: number): Uint8Array {
   const out = new Uint8Array(bytes);
   let at = 0;
@@ -406,20 +403,4 @@ function join(parts: Uint8Array[], bytes: number): Uint8Array {
     at += take;
   }
   return out;
-}
-
-function indexOf(haystack: Uint8Array, needle: number[], from: number, to: number): number {
-  outer: for (let i = from; i + needle.length <= to; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // already closed
-  }
 }

@@ -192,7 +192,7 @@ export class Sender implements Drain {
     const batch = this.#ready[0];
     const sizes: number[] = [];
     for (const event of eventsOf(batch)) {
-      if (sizes.length > PROBE_MAX_EVENTS) break;
+      if (sizes.length === PROBE_MAX_EVENTS) break;
       sizes.push(event.length);
     }
     const n = probeSize(sizes);

@@ -10,6 +10,7 @@
 import { setImmediate } from "node:timers";
 import type { Ingest } from "../ingest.ts";
 import type { Logger } from "../log.ts";
+import { closeQuietly } from "../net_io.ts";
 import { M, type Metrics } from "../metrics.ts";
 import type { ListenAddress } from "../units.ts";
 import { ConnectionGuard, type ConnectionLimits } from "./guard.ts";
@@ -225,13 +226,4 @@ export function listenStream(
 function peerOf(conn: Deno.Conn): string {
   const addr = conn.remoteAddr as Deno.NetAddr;
   return addr.hostname;
-}
-
-/** Closes a connection or listener that may be closed already. */
-export function closeQuietly(resource: { close(): void }): void {
-  try {
-    resource.close();
-  } catch {
-    // already closed
-  }
 }

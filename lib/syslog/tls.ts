@@ -19,9 +19,9 @@
 import { Duplex } from "node:stream";
 import tls from "node:tls";
 import { M } from "../metrics.ts";
+import { closeQuietly, writeAll } from "../net_io.ts";
 import type { ListenAddress } from "../units.ts";
 import {
-  closeQuietly,
   type ConnectionIo,
   type Listener,
   type ListenerDeps,
@@ -226,8 +226,4 @@ function connStream(conn: Deno.TcpConn, room: () => Promise<boolean>): Duplex {
       done(error);
     },
   });
-}
-
-async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }

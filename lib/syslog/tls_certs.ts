@@ -8,6 +8,7 @@
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { unreadable } from "../access.ts";
+import { indexOfBytes } from "../net_io.ts";
 
 /** Certificate files of the TLS input. */
 export interface TlsInputFiles {
@@ -132,11 +133,11 @@ function datesProblem(cert: X509Certificate, now: number): string | null {
  */
 function allowsClientAuth(cert: X509Certificate): boolean {
   const der = new Uint8Array(cert.raw);
-  const at = indexOf(der, [0x06, 0x03, 0x55, 0x1d, 0x25]); // OID 2.5.29.37, extKeyUsage
+  const at = indexOfBytes(der, [0x06, 0x03, 0x55, 0x1d, 0x25]); // OID 2.5.29.37, extKeyUsage
   if (at < 0) return true;
   const region = der.subarray(at, at + 128);
-  return indexOf(region, oidBytes(CLIENT_AUTH)) >= 0 ||
-    indexOf(region, oidBytes(ANY_EXTENDED_KEY_USAGE)) >= 0;
+  return indexOfBytes(region, oidBytes(CLIENT_AUTH)) >= 0 ||
+    indexOfBytes(region, oidBytes(ANY_EXTENDED_KEY_USAGE)) >= 0;
 }
 
 function oidBytes(oid: string): number[] {
@@ -148,14 +149,6 @@ function oidBytes(oid: string): number[] {
     body.push(...bytes);
   }
   return [0x06, body.length, ...body];
-}
-
-function indexOf(haystack: Uint8Array, needle: number[]): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
 }
 
 function readPem(flag: string, path: string): string {
