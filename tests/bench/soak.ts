@@ -50,7 +50,7 @@ import {
   stop,
   timeout,
   TOKEN,
-  waitReady,
+  untilListening,
   which,
 } from "./tcp_throughput.ts";
 
@@ -186,21 +186,7 @@ async function startRelay(opts: SoakOptions, sink: Sink): Promise<Relay> {
     ...["--tcp", `127.0.0.1:${tcp}`, "--udp", `127.0.0.1:${udp}`, "--http", `127.0.0.1:${http}`],
     ...opts.relayArgs,
   ], opts.relayDir);
-  const waiting = new Set(["syslog over tcp", "syslog over udp", "HTTP"]);
-  const ready = new Promise<void>((resolve) => {
-    proc.output.onLine = (line) => {
-      const match = /Listening for (.+?) on \S+/.exec(line);
-      if (match) waiting.delete(match[1]);
-      if (waiting.size === 0) resolve();
-    };
-  });
-  try {
-    await waitReady(proc, ready, 120_000); // the first start may fetch the npm dependencies
-  } catch (error) {
-    await stop(proc);
-    throw error;
-  }
-  proc.output.onLine = null;
+  await untilListening(proc, ["syslog over tcp", "syslog over udp", "HTTP"]);
   return { proc, tcp, udp, http };
 }
 

@@ -527,19 +527,7 @@ export async function startRelay(
     "main.ts",
     ...relayArgs(opts, sink, port),
   ], opts.relayDir);
-  const listening = `Listening for ${LISTENING[opts.transport ?? "tcp"]} on `;
-  const ready = new Promise<void>((resolve) => {
-    proc.output.onLine = (line) => {
-      if (line.includes(listening)) resolve();
-    };
-  });
-  try {
-    await waitReady(proc, ready, 120_000); // the first start may fetch the npm dependencies
-  } catch (error) {
-    await stop(proc);
-    throw error;
-  }
-  proc.output.onLine = null;
+  await untilListening(proc, [LISTENING[opts.transport ?? "tcp"]]);
   return { proc, port, cleanup: async () => {} };
 }
 
@@ -636,6 +624,29 @@ export async function waitForPort(port: number, ms: number): Promise<void> {
     }
   }
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+}
+
+/**
+ * Waits until a relay process has logged "Listening for X on" for every X of `inputs` (its
+ * first start may fetch the npm dependencies); stops it and throws with its output otherwise.
+ */
+export async function untilListening(proc: Proc, inputs: readonly string[]): Promise<void> {
+  const waiting = new Set(inputs);
+  const ready = new Promise<void>((resolve) => {
+    proc.output.onLine = (line) => {
+      const match = /Listening for (.+?) on \S+/.exec(line);
+      if (match) waiting.delete(match[1]);
+      if (waiting.size === 0) resolve();
+    };
+  });
+  try {
+    await waitReady(proc, ready, 120_000);
+  } catch (error) {
+    await stop(proc);
+    throw error;
+  } finally {
+    proc.output.onLine = null;
+  }
 }
 
 /** Waits (at most `ms`) for `ready`; fails early, with the output, if the process exits. */

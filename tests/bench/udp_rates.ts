@@ -46,6 +46,7 @@ import {
   timeout,
   TOKEN,
   undoOnStop,
+  untilListening,
   waitReady,
   which,
 } from "./tcp_throughput.ts";
@@ -195,18 +196,7 @@ async function startRelay(port: number, sink: Sink, extra: string[]): Promise<Pr
     ...["--loggly-url", sink.url],
     ...["--udp", `127.0.0.1:${port}`, "--tcp", "off", ...extra],
   ]);
-  const ready = new Promise<void>((resolve) => {
-    proc.output.onLine = (line) => {
-      if (line.includes("Listening for syslog over udp on")) resolve();
-    };
-  });
-  try {
-    await waitReady(proc, ready, 120_000); // the first start may fetch the npm dependencies
-  } catch (error) {
-    await stop(proc);
-    throw error;
-  }
-  proc.output.onLine = null;
+  await untilListening(proc, ["syslog over udp"]);
   return proc;
 }
 
