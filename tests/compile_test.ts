@@ -4,7 +4,7 @@
  * arguments, and, with a stand-in `deno`, the sizes, checksums and messages it prints.
  */
 import assert from "node:assert/strict";
-import { v8FlagsArg } from "../lib/runtime_flags.ts";
+import { mallocEnvAssignments, v8FlagsArg } from "../lib/runtime_flags.ts";
 import { readerUrl } from "../lib/syslog/udp_reader.ts";
 import { run } from "./helpers.ts";
 import {
@@ -216,13 +216,18 @@ Deno.test("compile: an unreachable dl.deno.land is explained, with DENORT_BIN", 
 
 Deno.test("compile, deno task start and the benchmark run the relay with the same V8 flags", async () => {
   const flag = v8FlagsArg();
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
   for (const target of TARGETS) assert.ok(compileArgs(options(), target).includes(flag), target);
   const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)))
     .tasks as Record<string, string>;
   assert.ok(tasks.start.split(" ").includes(flag), tasks.start);
+  // The malloc settings cannot be baked in: the start task and the README's unit set them.
+  assert.ok(tasks.start.startsWith(`${mallocEnvAssignments()} deno run `), tasks.start);
+  assert.ok(readme.includes(`Environment=${mallocEnvAssignments()}\n`), "README unit");
   // Every benchmark that starts a relay of its own (the others go through tcp_throughput.ts).
   for (const file of ["tcp_throughput.ts", "soak.ts", "udp_rates.ts"]) {
     const bench = await Deno.readTextFile(new URL(`./bench/${file}`, import.meta.url));
     assert.match(bench, /v8FlagsArg\(\)/, file);
+    assert.match(bench, /\{ \.\.\.MALLOC_ENV \}/, file);
   }
 });

@@ -25,7 +25,7 @@
 import { parseArgs } from "node:util";
 import { M } from "../../lib/metrics.ts";
 import { PROCESS_METRICS } from "../../lib/process_metrics.ts";
-import { v8FlagsArg } from "../../lib/runtime_flags.ts";
+import { MALLOC_ENV, v8FlagsArg } from "../../lib/runtime_flags.ts";
 import {
   type Commands,
   cpuSeconds,
@@ -178,14 +178,20 @@ interface Relay {
 
 async function startRelay(opts: SoakOptions, sink: Sink): Promise<Relay> {
   const [tcp, udp, http] = [freePort(), freePort(), freePort()];
-  const proc = spawn("relay", Deno.execPath(), [
-    ...["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env"],
-    v8FlagsArg(), // as deno task start and the release binary run it
-    ...opts.denoFlags,
-    ...["main.ts", "--token", TOKEN, "--loggly-url", sink.url],
-    ...["--tcp", `127.0.0.1:${tcp}`, "--udp", `127.0.0.1:${udp}`, "--http", `127.0.0.1:${http}`],
-    ...opts.relayArgs,
-  ], opts.relayDir);
+  const proc = spawn(
+    "relay",
+    Deno.execPath(),
+    [
+      ...["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env"],
+      v8FlagsArg(), // as deno task start and the release binary run it
+      ...opts.denoFlags,
+      ...["main.ts", "--token", TOKEN, "--loggly-url", sink.url],
+      ...["--tcp", `127.0.0.1:${tcp}`, "--udp", `127.0.0.1:${udp}`, "--http", `127.0.0.1:${http}`],
+      ...opts.relayArgs,
+    ],
+    opts.relayDir,
+    { ...MALLOC_ENV },
+  );
   await untilListening(proc, ["syslog over tcp", "syslog over udp", "HTTP"]);
   return { proc, tcp, udp, http };
 }

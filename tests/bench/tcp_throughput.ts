@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { v8FlagsArg } from "../../lib/runtime_flags.ts";
+import { MALLOC_ENV, v8FlagsArg } from "../../lib/runtime_flags.ts";
 import { parseArgs } from "node:util";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -314,10 +314,18 @@ export const tempDirs = new Set<string>();
 export const undoOnStop = new Set<() => void>();
 
 /** Starts a tracked child process (stopAll() stops it); its output lines go to `output`. */
-export function spawn(name: string, command: string, args: string[], cwd = ROOT): Proc {
+/** Starts `command`; `env` is added to this process's environment. */
+export function spawn(
+  name: string,
+  command: string,
+  args: string[],
+  cwd = ROOT,
+  env: Record<string, string> = {},
+): Proc {
   const child = new Deno.Command(command, {
     args,
     cwd,
+    env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -330,7 +338,8 @@ export function spawn(name: string, command: string, args: string[], cwd = ROOT)
     child,
     output,
     exited: false,
-    commandLine: [command, ...args].map(shellQuote).join(" "),
+    commandLine: [...Object.entries(env).map(([k, v]) => `${k}=${v}`), command, ...args]
+      .map(shellQuote).join(" "),
     status: child.status.then(async (status) => {
       proc.exited = true;
       live.delete(proc);
@@ -515,18 +524,24 @@ export async function startRelay(
   denoFlags: string[] = [],
   port: number = freePort(),
 ): Promise<Server> {
-  const proc = spawn("relay", Deno.execPath(), [
-    "run",
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    v8FlagsArg(), // as deno task start and the release binary run it
-    ...opts.denoFlags,
-    ...denoFlags,
-    "main.ts",
-    ...relayArgs(opts, sink, port),
-  ], opts.relayDir);
+  const proc = spawn(
+    "relay",
+    Deno.execPath(),
+    [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      v8FlagsArg(), // as deno task start and the release binary run it
+      ...opts.denoFlags,
+      ...denoFlags,
+      "main.ts",
+      ...relayArgs(opts, sink, port),
+    ],
+    opts.relayDir,
+    { ...MALLOC_ENV },
+  );
   await untilListening(proc, [LISTENING[opts.transport ?? "tcp"]]);
   return { proc, port, cleanup: async () => {} };
 }

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { v8FlagsArg } from "../../lib/runtime_flags.ts";
+import { MALLOC_ENV, v8FlagsArg } from "../../lib/runtime_flags.ts";
 import { parseArgs } from "node:util";
 import {
   cpuSeconds,
@@ -191,11 +191,17 @@ export async function withRmemDefault<T>(
 // The servers and the sender.
 
 async function startRelay(port: number, sink: Sink, extra: string[]): Promise<Proc> {
-  const proc = spawn("relay", Deno.execPath(), [
-    ...["run", "-A", "--unstable-net", v8FlagsArg(), "main.ts", "--token", TOKEN],
-    ...["--loggly-url", sink.url],
-    ...["--udp", `127.0.0.1:${port}`, "--tcp", "off", ...extra],
-  ]);
+  const proc = spawn(
+    "relay",
+    Deno.execPath(),
+    [
+      ...["run", "-A", "--unstable-net", v8FlagsArg(), "main.ts", "--token", TOKEN],
+      ...["--loggly-url", sink.url],
+      ...["--udp", `127.0.0.1:${port}`, "--tcp", "off", ...extra],
+    ],
+    undefined,
+    { ...MALLOC_ENV },
+  );
   await untilListening(proc, ["syslog over udp"]);
   return proc;
 }
