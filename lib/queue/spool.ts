@@ -10,6 +10,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { accessReason } from "../access.ts";
 import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
+import { PagedRecords } from "./paged_records.ts";
 import type { EventQueue, QueuedRecord, Receipt } from "./queue.ts";
 
 /** What a crash (kill -9) or a power cut may lose, per policy; see the README. */
@@ -175,18 +176,19 @@ export class Spool implements EventQueue {
   #db: DatabaseSync;
   #sql: Statements;
   readonly #o: SpoolOptions;
-  /** Recent records, ids #cacheStart .. #nextId - 1, in order. */
-  #cache: QueuedRecord[] = [];
-  #cacheHead = 0;
-  #cacheStart: number;
-  #cacheBytes = 0;
-  #nextId: number;
+  readonly copiesBytes = true;
+  /** Recent records, their bytes copied; the next record pushed gets the cache's `nextId`. */
+  readonly #cache: PagedRecords;
   /** Next id to hand to the sender. */
   #readId: number;
-  /** Records on disk only, not yet taken (ids below #cacheStart). */
+  /** Records on disk only, not yet taken (ids below the cache's first). */
   #backlog: number;
-  /** Records pushed but not yet committed, in id order; everything below the first is on disk. */
-  #toInsert: QueuedRecord[] = [];
+  /**
+   * Records from this id on are not yet committed (all cached), but for those in #cancelled:
+   * delivered before they were written, they never will be. Records below it are on disk.
+   */
+  #unwrittenFrom: number;
+  #cancelled = new Set<number>();
   /** Acked ids that are on disk, to delete in the next commit. */
   #toDelete: number[] = [];
   #takenThrough: number;
@@ -208,7 +210,6 @@ export class Spool implements EventQueue {
   #heldBytes: number;
   #notFullWaiters: (() => void)[] = [];
   #listener: () => void = () => {};
-  #acked: (records: readonly QueuedRecord[]) => void = () => {};
 
   constructor(db: DatabaseSync, options: SpoolOptions) {
     this.#db = db;
@@ -223,9 +224,11 @@ export class Spool implements EventQueue {
       | undefined;
     this.#takenThrough = taken?.value ?? 0;
     // Never reuse an id below the "taken" watermark, or new events would count as replayed.
-    this.#nextId = Math.max(stats.last ?? 0, this.#takenThrough) + 1;
-    this.#cacheStart = this.#nextId;
-    this.#readId = stats.first ?? this.#nextId;
+    const nextId = Math.max(stats.last ?? 0, this.#takenThrough) + 1;
+    const pages = Math.ceil(options.cacheBytes / PagedRecords.PAGE_BYTES) + 2;
+    this.#cache = new PagedRecords(nextId, pages);
+    this.#unwrittenFrom = nextId;
+    this.#readId = stats.first ?? nextId;
     this.#backlog = stats.n;
     this.#heldEvents = stats.n;
     this.#heldBytes = stats.bytes;
@@ -258,7 +261,7 @@ export class Spool implements EventQueue {
   }
 
   get pending(): number {
-    return this.#backlog + (this.#nextId - Math.max(this.#readId, this.#cacheStart));
+    return this.#backlog + (this.#cache.nextId - Math.max(this.#readId, this.#cache.firstId));
   }
 
   get heldEvents(): number {
@@ -275,19 +278,14 @@ export class Spool implements EventQueue {
     return true;
   }
 
+  /** Copies the record's bytes: the caller may reuse its buffer once this returns. */
   push(record: QueuedRecord): void {
-    const id = this.#nextId++;
-    const stored: QueuedRecord = record.token === undefined
-      ? { bytes: record.bytes, tags: record.tags, id }
-      : { bytes: record.bytes, tags: record.tags, id, token: record.token };
-    this.#cache.push(stored);
-    this.#cacheBytes += stored.bytes.length;
-    this.#toInsert.push(stored);
+    this.#cache.push(record);
     this.#heldEvents++;
-    this.#heldBytes += stored.bytes.length;
+    this.#heldBytes += record.bytes.length;
     // While writes fail, retries are the timer's job: re-running the whole failed transaction on
     // every push would be quadratic and freeze the event loop.
-    if (this.#toInsert.length >= COMMIT_RECORDS && !this.#failing) this.#commit();
+    if (this.#unwritten() >= COMMIT_RECORDS && !this.#failing) this.#commit();
     else this.#scheduleCommit();
     if (this.pending === 1) this.#listener();
   }
@@ -301,22 +299,25 @@ export class Spool implements EventQueue {
     this.#listener = listener;
   }
 
-  onAck(listener: (records: readonly QueuedRecord[]) => void): void {
-    this.#acked = listener;
-  }
+  /** The spool copies what it is given: there are never records of the caller's to release. */
+  onAck(_listener: (records: readonly QueuedRecord[]) => void): void {}
 
+  /** Records from memory are views of the cache's pages: copy them before the next push. */
   take(max: number): QueuedRecord[] {
-    if (this.#readId < this.#cacheStart) return this.#takeBacklog(max);
-    const from = this.#cacheHead + (this.#readId - this.#cacheStart);
-    const out = this.#cache.slice(from, from + max);
-    if (out.length > 0) this.#readId = out[out.length - 1].id! + 1;
+    if (max <= 0) return [];
+    if (this.#readId < this.#cache.firstId) return this.#takeBacklog(max);
+    const from = this.#readId;
+    const to = Math.min(this.#cache.nextId, from + max);
+    const out: QueuedRecord[] = new Array(to - from);
+    for (let id = from; id < to; id++) out[id - from] = this.#cache.get(id, true);
+    this.#readId = to;
     return out;
   }
 
   #takeBacklog(max: number): QueuedRecord[] {
     let rows: { id: number; tags: string; body: Uint8Array; token: string | null }[];
     try {
-      rows = this.#sql.readBacklog.all(this.#readId, this.#cacheStart, max) as typeof rows;
+      rows = this.#sql.readBacklog.all(this.#readId, this.#cache.firstId, max) as typeof rows;
     } catch (error) {
       // A damaged page under the backlog: skip to what memory holds rather than crash on every
       // start. The rows stay in the file; they are counted and named here.
@@ -326,7 +327,7 @@ export class Spool implements EventQueue {
           "that stay in {dir}/spool.db",
         { from: this.#readId, error: reason(error), events: this.#backlog, dir: this.#o.dir },
       );
-      this.#readId = this.#cacheStart;
+      this.#readId = this.#cache.firstId;
       this.#backlog = 0;
       return [];
     }
@@ -336,7 +337,7 @@ export class Spool implements EventQueue {
         : { id: row.id, tags: row.tags, bytes: row.body, token: row.token }
     );
     this.#backlog -= out.length;
-    this.#readId = out.length < max ? this.#cacheStart : out[out.length - 1].id! + 1;
+    this.#readId = out.length < max ? this.#cache.firstId : out[out.length - 1].id! + 1;
     if (out.length < max && this.#backlog !== 0) {
       // The disk held fewer than counted (a torn tail rolled back): trust the disk.
       this.#backlog = 0;
@@ -345,29 +346,25 @@ export class Spool implements EventQueue {
   }
 
   ack(receipt: Receipt): void {
-    // Ids from the first uncommitted record on are not on disk: those records are never written.
-    const unwritten = this.#toInsert.length === 0 ? Infinity : this.#toInsert[0].id!;
-    let cancelled: Set<number> | undefined;
-    // The records still cached: their bytes may be the encoder's, to give back.
-    const released: QueuedRecord[] = [];
+    // Records not yet committed are not on disk: those are never written.
+    let cancelled = false;
     for (const id of receipt.ids ?? []) {
-      if (id < unwritten) this.#toDelete.push(id);
-      else (cancelled ??= new Set()).add(id);
-      if (id >= this.#cacheStart && id < this.#nextId) {
-        released.push(this.#cache[this.#cacheHead + id - this.#cacheStart]);
+      if (id < this.#unwrittenFrom) this.#toDelete.push(id);
+      else {
+        this.#cancelled.add(id);
+        cancelled = true;
       }
     }
     this.#heldBytes -= receipt.bytes;
     this.#heldEvents -= receipt.events;
-    if (cancelled !== undefined) this.#cancel(cancelled);
-    this.#acked(released);
+    if (cancelled) this.#cancel();
     this.#scheduleCommit();
     this.#wakeIfNotFull();
   }
 
   flushed(): Promise<void> {
-    if (this.#toInsert.length === 0) return Promise.resolve();
-    const through = this.#nextId - 1;
+    if (this.#unwritten() === 0) return Promise.resolve();
+    const through = this.#cache.nextId - 1;
     return new Promise((wake) => this.#flushWaiters.push({ through, wake }));
   }
 
@@ -379,16 +376,13 @@ export class Spool implements EventQueue {
     this.#closed = true;
     clearTimeout(this.#commitTimer); // a failed last commit must not retry on a closed database
     // Only events neither written nor delivered: those delivered from memory were cancelled.
-    if (this.#toInsert.length > 0) {
+    const lost = this.#unwritten();
+    if (lost > 0) {
       this.#o.log.error("{events} events could not be written to the spool before exit: lost", {
-        events: this.#toInsert.length,
+        events: lost,
       });
-      this.#o.metrics.inc(
-        M.dropped,
-        { input: "any", reason: "spool write failed at exit" },
-        this.#toInsert.length,
-      );
-      this.#heldEvents -= this.#toInsert.length;
+      this.#o.metrics.inc(M.dropped, { input: "any", reason: "spool write failed at exit" }, lost);
+      this.#heldEvents -= lost;
     }
     if (this.#db.isOpen) {
       try {
@@ -410,20 +404,21 @@ export class Spool implements EventQueue {
   #commit(): void {
     clearTimeout(this.#commitTimer);
     this.#commitTimer = undefined;
-    if (this.#closed || (this.#toInsert.length === 0 && this.#toDelete.length === 0)) return;
+    const unwritten = this.#unwritten();
+    if (this.#closed || (unwritten === 0 && this.#toDelete.length === 0)) return;
     if (!this.#db.isOpen) this.#reopen();
     if (this.#failing) this.#checkpointQuietly();
     const taken = this.#readId - 1;
     try {
       this.#db.exec("BEGIN");
-      this.#insertAll(this.#toInsert);
+      this.#insertUnwritten();
       this.#deleteAcked(taken);
       this.#db.exec("COMMIT");
     } catch (error) {
       this.#rollback();
       // The acks must not wait for the inserts: a delivered event left on disk would be sent
       // again after a restart, and while it is there its space cannot be reused.
-      if (this.#toInsert.length > 0) this.#commitAcks(taken);
+      if (unwritten > 0) this.#commitAcks(taken);
       if (/\bfull\b/i.test(reason(error)) && this.#startOver()) {
         this.#o.metrics.inc(M.spoolWriteErrors);
         this.#commit(); // what waits in memory, into the new database
@@ -433,10 +428,10 @@ export class Spool implements EventQueue {
       return;
     }
     this.#takenThrough = Math.max(this.#takenThrough, taken);
-    const inserted = this.#toInsert.length > 0;
-    this.#toInsert = [];
+    this.#unwrittenFrom = this.#cache.nextId;
+    this.#cancelled.clear();
     this.#toDelete = [];
-    if (inserted) {
+    if (unwritten > 0) {
       this.#startedOver = false;
       this.#recovered();
     }
@@ -460,7 +455,7 @@ export class Spool implements EventQueue {
     // so that a disk filled by others does not make the spool remove its files over and over.
     if (this.#startedOver) return false;
     // Cheap first: events held that are not waiting in memory are on disk, not yet acked.
-    if (this.#heldEvents !== this.#toInsert.length || this.#backlog !== 0) return false;
+    if (this.#heldEvents !== this.#unwritten() || this.#backlog !== 0) return false;
     try {
       if (!this.#onlyAckedOnDisk()) return false;
       this.#db.close();
@@ -484,7 +479,7 @@ export class Spool implements EventQueue {
     this.#startedOver = true;
     this.#toDelete = [];
     this.#takenThrough = 0; // written again with the next commit
-    this.#readId = Math.max(this.#readId, this.#cacheStart); // nothing untaken was on disk
+    this.#readId = Math.max(this.#readId, this.#cache.firstId); // nothing untaken was on disk
     this.#o.log.warn(
       "The disk under the spool in {dir} is full and every event in the spool was delivered: " +
         "began the spool afresh to free its space",
@@ -530,16 +525,25 @@ export class Spool implements EventQueue {
     this.#toDelete = [];
   }
 
-  /** Drops acked records from the uncommitted ones; with none left, back-pressure ends. */
-  #cancel(ids: ReadonlySet<number>): void {
-    this.#toInsert = this.#toInsert.filter((record) => !ids.has(record.id!));
-    const unwritten = this.#toInsert.length === 0 ? Infinity : this.#toInsert[0].id!;
+  /** Uncommitted records that are to be written: not delivered already. */
+  #unwritten(): number {
+    return this.#cache.nextId - this.#unwrittenFrom - this.#cancelled.size;
+  }
+
+  /**
+   * After acks of uncommitted records (now in #cancelled): the first record to write moves past
+   * those delivered; with none left, back-pressure ends.
+   */
+  #cancel(): void {
+    while (this.#cancelled.delete(this.#unwrittenFrom)) this.#unwrittenFrom++;
+    const none = this.#unwritten() === 0;
+    const unwritten = none ? Infinity : this.#unwrittenFrom;
     if (this.#flushWaiters.length > 0) {
       const waiting = this.#flushWaiters;
       this.#flushWaiters = waiting.filter((waiter) => waiter.through >= unwritten);
       for (const waiter of waiting) if (waiter.through < unwritten) waiter.wake();
     }
-    if (this.#toInsert.length === 0 && this.#failing) {
+    if (none && this.#failing) {
       // Nothing is held only in memory any more: accept events again and try the disk with the
       // next ones at the usual pace, not after the failed commit's retry delay.
       this.#failing = false;
@@ -548,23 +552,28 @@ export class Spool implements EventQueue {
     }
   }
 
-  /** Inserts `records`, many rows per statement (one statement per row costs twice the CPU). */
-  #insertAll(records: readonly QueuedRecord[]): void {
-    let at = 0;
+  /**
+   * Inserts the uncommitted records not delivered already, many rows per statement (one
+   * statement per row costs twice the CPU).
+   */
+  #insertUnwritten(): void {
     const values: (number | string | Uint8Array | null)[] = new Array(INSERT_ROWS * 4);
-    for (; at + INSERT_ROWS <= records.length; at += INSERT_ROWS) {
-      for (let i = 0; i < INSERT_ROWS; i++) {
-        const r = records[at + i];
-        values[i * 4] = r.id!;
-        values[i * 4 + 1] = r.tags;
-        values[i * 4 + 2] = r.bytes;
-        values[i * 4 + 3] = r.token ?? null;
+    const skip = this.#cancelled.size > 0 ? this.#cancelled : null;
+    let rows = 0;
+    for (let id = this.#unwrittenFrom; id < this.#cache.nextId; id++) {
+      if (skip?.has(id)) continue;
+      const r = this.#cache.get(id, false);
+      values[rows * 4] = id;
+      values[rows * 4 + 1] = r.tags;
+      values[rows * 4 + 2] = r.bytes;
+      values[rows * 4 + 3] = r.token ?? null;
+      if (++rows === INSERT_ROWS) {
+        this.#sql.insertMany.run(...values);
+        rows = 0;
       }
-      this.#sql.insertMany.run(...values);
     }
-    for (; at < records.length; at++) {
-      const r = records[at];
-      this.#sql.insert.run(r.id!, r.tags, r.bytes, r.token ?? null);
+    for (let i = 0; i < rows; i++) {
+      this.#sql.insert.run(values[i * 4], values[i * 4 + 1], values[i * 4 + 2], values[i * 4 + 3]);
     }
   }
 
@@ -588,7 +597,7 @@ export class Spool implements EventQueue {
 
   /** A failed write (disk full, I/O error): records wait in memory, inputs push back; retry. */
   #fail(error: unknown): void {
-    this.#failing = this.#toInsert.length > 0;
+    this.#failing = this.#unwritten() > 0;
     this.#o.metrics.inc(M.spoolWriteErrors);
     const now = Date.now();
     if (now - this.#lastFailureLog >= 10_000) {
@@ -611,17 +620,10 @@ export class Spool implements EventQueue {
 
   /** Keeps the memory cache within its bound; committed records past it are read from disk. */
   #trimCache(): void {
-    const committedBelow = this.#toInsert.length === 0 ? this.#nextId : this.#toInsert[0].id!;
-    while (this.#cacheBytes > this.#o.cacheBytes && this.#cacheStart < committedBelow) {
-      const record = this.#cache[this.#cacheHead];
-      this.#cache[this.#cacheHead++] = undefined as unknown as QueuedRecord;
-      this.#cacheBytes -= record.bytes.length;
-      if (record.id! >= this.#readId) this.#backlog++;
-      this.#cacheStart++;
-    }
-    if (this.#cacheHead > 4096 && this.#cacheHead * 2 > this.#cache.length) {
-      this.#cache = this.#cache.slice(this.#cacheHead);
-      this.#cacheHead = 0;
+    // Records from #unwrittenFrom on are not on disk yet (delivered ones aside): they stay.
+    while (this.#cache.bytes > this.#o.cacheBytes && this.#cache.firstId < this.#unwrittenFrom) {
+      if (this.#cache.firstId >= this.#readId) this.#backlog++;
+      this.#cache.dropFirst();
     }
   }
 
