@@ -9,100 +9,46 @@ import type { Event } from "./event.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A slab and how many queued records were cut from it and not yet released. */
-interface Slab {
-  bytes: Uint8Array;
-  records: number;
-}
-
 /**
- * Encodes events into a shared slab instead of one small buffer each: on the hot path that halves
- * the cost of encoding and spares the allocator millions of tiny buffers. A slab stays alive while
- * any record cut from it is queued; once every one of them is released (delivered), it is used
- * again: left to the garbage collector, slabs (100 MB/s at full load) were freed only when V8's
- * external memory had grown by tens of MiB.
+ * Encodes events into one buffer, each encoding overwriting the last: the queues copy what they
+ * are pushed, so on the hot path no buffer is allocated per event (that doubled the cost of
+ * encoding and left millions of tiny buffers to the allocator).
  */
 export class EventEncoder {
-  static readonly SLAB_BYTES = 1 << 20;
-  /** Released slabs kept for reuse; more are left to the garbage collector. */
-  static readonly POOL_SLABS = 4;
+  /** The buffer's size; a larger event is encoded into a buffer of its own. */
+  static readonly BUFFER_BYTES = 64 * 1024;
   readonly #maxBytes: number;
-  readonly #pool: Uint8Array[] = [];
-  /** Slabs by their buffer; weak, so that a record dropped unreleased holds nothing up. */
-  readonly #slabs = new WeakMap<ArrayBufferLike, Slab>();
-  #current: Slab;
-  #at = 0;
+  readonly #buffer = new Uint8Array(EventEncoder.BUFFER_BYTES);
 
-  readonly #transient: boolean;
-
-  /**
-   * With `transient`, for a queue that copies what it is given, each encoding overwrites the
-   * last: no slab is held, and nothing needs releasing.
-   */
-  constructor(maxBytes: number, transient = false) {
+  constructor(maxBytes: number) {
     this.#maxBytes = maxBytes;
-    this.#transient = transient;
-    this.#current = this.#fresh();
   }
 
-  /** Like {@link encodeEvent}, with the same result. */
+  /**
+   * Like {@link encodeEvent}, with the same result; the bytes are valid until the next call
+   * (copy them, as the queues do, before encoding again).
+   */
   encode(event: Event): { bytes: Uint8Array; cut: boolean } {
     const json = JSON.stringify(event);
-    const bytes = this.#intoSlab(json);
+    const bytes = this.#intoBuffer(json);
     return bytes === null ? encodeJson(json, event, this.#maxBytes) : { bytes, cut: false };
   }
 
-  /** Encodes any JSON value as is; null when it is over the limit (the caller refuses it). */
+  /**
+   * Encodes any JSON value as is; null when it is over the limit (the caller refuses it). The
+   * bytes are valid until the next call.
+   */
   encodeWhole(value: unknown): Uint8Array | null {
     const json = JSON.stringify(value);
-    const bytes = this.#intoSlab(json) ?? encoder.encode(json);
+    const bytes = this.#intoBuffer(json) ?? encoder.encode(json);
     return bytes.length <= this.#maxBytes ? bytes : null;
   }
 
-  /**
-   * The records' bytes are no longer needed (delivered, or written to the dead-letter file):
-   * their slabs may be used again. Each record is released once at most; records not encoded
-   * here are ignored.
-   */
-  release(records: readonly { readonly bytes: Uint8Array }[]): void {
-    for (const record of records) {
-      const slab = this.#slabs.get(record.bytes.buffer);
-      if (slab !== undefined && --slab.records === 0 && slab !== this.#current) {
-        this.#recycle(slab);
-      }
-    }
-  }
-
-  /** The UTF-8 of `json` in the slab; null when it is large (or over the limit). */
-  #intoSlab(json: string): Uint8Array | null {
-    const worst = json.length * 3; // UTF-8 bytes per UTF-16 unit, at most
-    if (worst > EventEncoder.SLAB_BYTES / 4) return null;
-    if (this.#transient) this.#at = 0;
-    else if (this.#at + worst > EventEncoder.SLAB_BYTES) {
-      const full = this.#current;
-      this.#current = this.#fresh();
-      if (full.records === 0) this.#recycle(full);
-    }
-    const slab = this.#current;
-    const into = this.#at === 0 ? slab.bytes : slab.bytes.subarray(this.#at);
-    const { written } = encoder.encodeInto(json, into);
-    if (written > this.#maxBytes) return null;
-    const bytes = slab.bytes.subarray(this.#at, this.#at + written);
-    this.#at += written;
-    slab.records++;
-    return bytes;
-  }
-
-  #fresh(): Slab {
-    const slab = { bytes: this.#pool.pop() ?? new Uint8Array(EventEncoder.SLAB_BYTES), records: 0 };
-    this.#slabs.set(slab.bytes.buffer, slab);
-    this.#at = 0;
-    return slab;
-  }
-
-  #recycle(slab: Slab): void {
-    this.#slabs.delete(slab.bytes.buffer);
-    if (this.#pool.length < EventEncoder.POOL_SLABS) this.#pool.push(slab.bytes);
+  /** The UTF-8 of `json` in the buffer; null when it may not fit (or is over the limit). */
+  #intoBuffer(json: string): Uint8Array | null {
+    if (json.length * 3 > EventEncoder.BUFFER_BYTES) return null; // 3 bytes per UTF-16 unit, at most
+    const { written } = encoder.encodeInto(json, this.#buffer);
+    return written > this.#maxBytes ? null : this.#buffer.subarray(0, written);
   }
 }
 

@@ -47,8 +47,8 @@ export class Ingest {
 
   constructor(options: IngestOptions) {
     this.#o = options;
-    // A queue that copies each record lets the encoder reuse one buffer for every event.
-    this.#encoder = new EventEncoder(options.maxEventBytes, options.queue.copiesBytes === true);
+    // The queue copies each record: the encoder reuses one buffer for every event.
+    this.#encoder = new EventEncoder(options.maxEventBytes);
     this.#baseKey = [...new Set(options.tags)].sort().join(",");
   }
 
@@ -125,11 +125,6 @@ export class Ingest {
     if (cut) this.#count(M.truncated, event.relay.input, "event over Loggly's 1 MB limit, cut");
     const key = this.#tagKey(event.relay.input, tags);
     return token === undefined ? { bytes, tags: key } : { bytes, tags: key, token };
-  }
-
-  /** The queue released these records (delivered): the memory their bytes hold may be reused. */
-  release(records: readonly QueuedRecord[]): void {
-    this.#encoder.release(records);
   }
 
   #queue(record: QueuedRecord | null): void {

@@ -112,8 +112,6 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     queue,
     tokens: new TokenPolicy(config.token, config.acceptTokens),
   });
-  // Delivered records give their encoding slabs back for reuse.
-  queue.onAck((records) => ingest.release(records));
   // Deno's fetch only when a proxy is set (it honours HTTPS_PROXY): see http1.ts.
   const transport = deps.fetch !== undefined || config.dryRun || proxyConfigured(readEnv)
     ? null

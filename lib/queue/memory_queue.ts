@@ -18,7 +18,6 @@ export class MemoryQueue implements EventQueue {
   /** Bytes per page; an event larger than a quarter of it gets a buffer of its own. */
   static readonly PAGE_BYTES = PagedRecords.PAGE_BYTES;
 
-  readonly copiesBytes = true;
   /**
    * The waiting events. Free pages are kept for reuse, as many as the byte bound can fill (a
    * smaller pool let ~140 MB/s of pages go to the garbage collector at full load, tens of MiB of
@@ -89,9 +88,6 @@ export class MemoryQueue implements EventQueue {
   onAvailable(listener: () => void): void {
     this.#listener = listener;
   }
-
-  /** The queue copies what it is given: there are never records of the caller's to release. */
-  onAck(_listener: (records: readonly QueuedRecord[]) => void): void {}
 
   flushed(): Promise<void> {
     return Promise.resolve();

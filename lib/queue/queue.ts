@@ -41,19 +41,23 @@ export function receiptOf(records: readonly QueuedRecord[]): Receipt {
  */
 export interface EventQueue {
   /**
-   * True when `push` copies the bytes (the caller may reuse its buffer right after) and `take`
-   * hands out views that stay valid only until the queue is next pushed to or taken from.
+   * Adds a record unless the queue is full; false means it was not taken (the caller counts the
+   * drop). Like `push`, it copies the bytes.
    */
-  readonly copiesBytes?: boolean;
-  /** Adds a record unless the queue is full; false means it was not taken (the caller counts the drop). */
   offer(record: QueuedRecord): boolean;
-  /** Adds a record even past the bounds (for inputs that then wait on `whenNotFull`). */
+  /**
+   * Adds a record even past the bounds (for inputs that then wait on `whenNotFull`). The bytes
+   * are copied: the caller may reuse its buffer right after.
+   */
   push(record: QueuedRecord): void;
   /** True when held events or bytes reached a bound. */
   readonly full: boolean;
   /** Resolves once the queue is below its bounds. */
   whenNotFull(): Promise<void>;
-  /** Takes up to `max` records to send (they stay held until acked). */
+  /**
+   * Takes up to `max` records to send (they stay held until acked). Their bytes may be views of
+   * the queue's memory, valid only until the queue is next pushed to or taken from: copy them.
+   */
   take(max: number): QueuedRecord[];
   /** Records waiting to be taken. */
   readonly pending: number;
@@ -61,8 +65,6 @@ export interface EventQueue {
   onAvailable(listener: () => void): void;
   /** Releases events that were delivered (or dead-lettered). */
   ack(receipt: Receipt): void;
-  /** Calls `listener` with the records an `ack` released whose bytes the queue had kept. */
-  onAck(listener: (records: readonly QueuedRecord[]) => void): void;
   /** Events held: waiting plus taken but not acked. */
   readonly heldEvents: number;
   /** Bytes held. */

@@ -176,7 +176,6 @@ export class Spool implements EventQueue {
   #db: DatabaseSync;
   #sql: Statements;
   readonly #o: SpoolOptions;
-  readonly copiesBytes = true;
   /** Recent records, their bytes copied; the next record pushed gets the cache's `nextId`. */
   readonly #cache: PagedRecords;
   /** Next id to hand to the sender. */
@@ -298,9 +297,6 @@ export class Spool implements EventQueue {
   onAvailable(listener: () => void): void {
     this.#listener = listener;
   }
-
-  /** The spool copies what it is given: there are never records of the caller's to release. */
-  onAck(_listener: (records: readonly QueuedRecord[]) => void): void {}
 
   /** Records from memory are views of the cache's pages: copy them before the next push. */
   take(max: number): QueuedRecord[] {
