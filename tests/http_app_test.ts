@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { LOGGLY_MAX_EVENT_BYTES } from "../lib/config.ts";
 import { createHttpApp, type HttpAppOptions } from "../lib/http/app.ts";
-import { parseEvents } from "../lib/http/body.ts";
+import { BodyBuffers, parseEvents, readBody } from "../lib/http/body.ts";
 import { Ingest } from "../lib/ingest.ts";
 import { logger } from "../lib/log.ts";
 import { M, Metrics } from "../lib/metrics.ts";
@@ -675,7 +675,7 @@ Deno.test("/healthz and /metrics: open on loopback; beyond it 403 unless a beare
 
 Deno.test("text lines that start with [ are text, not malformed JSON", () => {
   const parsed = parseEvents(
-    "[INFO] server started\n[Mon Jan 05 10:00:00] [error] boom\n",
+    new TextEncoder().encode("[INFO] server started\n[Mon Jan 05 10:00:00] [error] boom\n"),
     "lines",
   );
   assert.deepEqual(parsed.rejected, []);
@@ -776,4 +776,89 @@ Deno.test("tags: more than 64 per request or one over 64 characters is refused w
   const ok = await t.send(`/inputs/${TEST_TOKEN}/tag/${fits.join(",")}/`, body);
   assert.equal(ok.status, 200, ok.text);
   assert.equal(t.taken()[0].tags.split(",").length, 64);
+});
+
+Deno.test("bulk: a body of many chunks, larger than a body buffer, gives every line in order", async () => {
+  const { send, taken } = setup();
+  const lines = Array.from({ length: 3000 }, (_, i) => json({ n: i, pad: "x".repeat(i % 200) }));
+  const bytes = new TextEncoder().encode(lines.join("\n") + "\n");
+  assert.ok(bytes.length > 4 * BodyBuffers.FIRST_BYTES);
+  // Cut at odd places: inside lines, and between the bytes of no character in particular.
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += 7_777) chunks.push(bytes.subarray(at, at + 7_777));
+  const body = ReadableStream.from(chunks);
+  for (let round = 0; round < 2; round++) { // the second reads into a buffer used before
+    const answer = await send(`/bulk/${TEST_TOKEN}/`, {
+      method: "POST",
+      body: round === 0 ? body : ReadableStream.from(chunks),
+      duplex: "half",
+    } as RequestInit);
+    assert.equal(answer.status, 200);
+    assert.deepEqual(taken().map((q) => q.event.n), lines.map((_, i) => i));
+  }
+});
+
+Deno.test("bulk: a BOM first in the body is left out; U+FEFF elsewhere and bad UTF-8 are text", () => {
+  const enc = new TextEncoder();
+  const body = new Uint8Array([
+    ...[0xef, 0xbb, 0xbf],
+    ...enc.encode('{"a":1}\n\uFEFFsecond\nbad '),
+    0xff,
+    ...enc.encode(" byte\n"),
+  ]);
+  const events = [...parseEvents(body, "lines").events];
+  assert.deepEqual(events, [
+    { json: { a: 1 }, line: 1 },
+    { text: "\uFEFFsecond", line: 2 },
+    { text: "bad \uFFFD byte", line: 3 },
+  ]);
+});
+
+Deno.test("readBody: a buffer given back is used for the next body; large ones are not kept", async () => {
+  const buffers = new BodyBuffers();
+  const request = (bytes: Uint8Array) =>
+    new Request("http://relay/", { method: "POST", body: bytes as BodyInit });
+  const small = await readBody(request(new Uint8Array(100).fill(65)), 1_000_000, buffers);
+  assert.equal(small.bytes.length, 100);
+  const first = small.bytes.buffer;
+  small.release();
+  const again = await readBody(request(new Uint8Array(10).fill(66)), 1_000_000, buffers);
+  assert.equal(again.bytes.buffer, first);
+  assert.deepEqual(again.bytes, new Uint8Array(10).fill(66));
+  again.release();
+  const big = await readBody(request(new Uint8Array(1_500_000).fill(67)), 2_000_000, buffers);
+  assert.equal(big.bytes.length, 1_500_000);
+  assert.ok(big.bytes.every((b) => b === 67));
+  const bigBuffer = big.bytes.buffer;
+  big.release(); // over KEEP_BYTES: left to the garbage collector
+  const next = await readBody(request(new Uint8Array(10)), 1_000_000, buffers);
+  assert.notEqual(next.bytes.buffer, bigBuffer);
+  await assert.rejects(
+    readBody(request(new Uint8Array(2_000)), 1_000, buffers),
+    (error: Error) => error.name === "BodyError" && /over 1000 bytes/.test(error.message),
+  );
+});
+
+Deno.test("bulk: lines read a part at a time are the lines of the whole body, decoded", () => {
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pieces = ["a", "é", "日", "😀", " ", "\r", "\t", "[x]"];
+  for (let body = 0; body < 15; body++) {
+    const bytes: number[] = [];
+    const lines = 1 + Math.floor(random() * 400);
+    for (let i = 0; i < lines; i++) {
+      // Mostly short lines, some longer than a part; never "{" first, so every line is text.
+      const length = random() < 0.02 ? 40_000 + Math.floor(random() * 30_000) : random() * 300;
+      for (let k = 0; k < length; k++) {
+        if (random() < 0.001) bytes.push(0xff, 0xe6); // invalid UTF-8
+        else bytes.push(...new TextEncoder().encode(pieces[Math.floor(random() * pieces.length)]));
+      }
+      if (i < lines - 1 || random() < 0.5) bytes.push(10);
+    }
+    const raw = Uint8Array.from(random() < 0.3 ? [0xef, 0xbb, 0xbf, ...bytes] : bytes);
+    const expected = new TextDecoder().decode(raw).split("\n")
+      .map((line, i) => ({ text: line.replace(/\r$/, ""), line: i + 1 }))
+      .filter((e) => e.text.trim() !== "");
+    assert.deepEqual([...parseEvents(raw, "lines").events], expected, `body ${body}`);
+  }
 });

@@ -11,7 +11,14 @@ import type { Ingest } from "../ingest.ts";
 import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
 import type { EventQueue } from "../queue/queue.ts";
-import { BodyError, type ParsedBody, parseEvents, readBody } from "./body.ts";
+import {
+  type Body,
+  BodyBuffers,
+  BodyError,
+  type ParsedBody,
+  parseEvents,
+  readBody,
+} from "./body.ts";
 
 /** What the HTTP app needs. */
 export interface HttpAppOptions {
@@ -45,6 +52,7 @@ type Env = { Bindings: { remoteAddr?: { hostname?: string } } };
 /** Builds the Hono app; serve it with `Deno.serve(app.fetch)`. */
 export function createHttpApp(o: HttpAppOptions): Hono<Env> {
   const app = new Hono<Env>({ strict: false });
+  const buffers = new BodyBuffers();
   const encode = (tokens: readonly string[]) => tokens.map((t) => new TextEncoder().encode(t));
   const acceptedTokens = encode(o.pathTokens);
   const accounts = o.accountTokens ?? [];
@@ -146,14 +154,22 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
     const tagProblem = o.ingest.tagsProblem(tags);
     if (tagProblem !== null) return fail(c, 400, tagProblem);
     if (o.ingest.full) return busy(c);
-    let parsed: ParsedBody;
+    let body: Body;
     try {
-      parsed = parseEvents(await readBody(c.req.raw, o.maxBodyBytes), mode);
+      body = await readBody(c.req.raw, o.maxBodyBytes, buffers);
     } catch (error) {
       if (error instanceof BodyError) return fail(c, error.status, error.message);
       throw error;
     }
-    const taken = o.ingest.httpEvents(parsed.events, c.env?.remoteAddr?.hostname, tags, account);
+    let parsed: ParsedBody;
+    let taken: ReturnType<Ingest["httpEvents"]>;
+    try {
+      // The events are parsed as the intake takes them: the body is needed until it returns.
+      parsed = parseEvents(body.bytes, mode);
+      taken = o.ingest.httpEvents(parsed.events, c.env?.remoteAddr?.hostname, tags, account);
+    } finally {
+      body.release();
+    }
     if (taken === null) return busy(c); // the queue filled while the body was read
     const rejected = [...parsed.rejected];
     for (const event of taken.tooLarge) {

@@ -15,41 +15,84 @@ export class BodyError extends Error {
   }
 }
 
-/** Reads the request body as text, at most `limit` bytes after decompression. */
-export async function readBody(request: Request, limit: number): Promise<string> {
+/**
+ * Reusable buffers for request bodies. A body read as text was one large string per request,
+ * kept across the reads and so left to V8's major collections (tens of MiB of heap under HTTP
+ * load); a body read into one of these buffers is garbage to nobody, and each line is decoded
+ * on its own when it is parsed.
+ */
+export class BodyBuffers {
+  static readonly FIRST_BYTES = 64 * 1024;
+  /** Buffers up to this size are kept for the next requests, at most {@link KEEP} of them. */
+  static readonly KEEP_BYTES = 1024 * 1024;
+  static readonly KEEP = 4;
+  readonly #free: Uint8Array[] = [];
+
+  /** A buffer to read a body into (its size is at least FIRST_BYTES). */
+  take(): Uint8Array {
+    return this.#free.pop() ?? new Uint8Array(BodyBuffers.FIRST_BYTES);
+  }
+
+  /** A buffer no longer needed, kept when it is small enough and few are. */
+  give(buffer: Uint8Array): void {
+    if (buffer.length > BodyBuffers.KEEP_BYTES || this.#free.length >= BodyBuffers.KEEP) return;
+    this.#free.push(buffer);
+  }
+}
+
+/** A request body, read into a buffer of {@link BodyBuffers}: valid until `release`. */
+export interface Body {
+  bytes: Uint8Array;
+  /** Gives the buffer back; `bytes` must not be used after. */
+  release(): void;
+}
+
+/** Reads the request body, at most `limit` bytes after decompression, into one of `buffers`. */
+export async function readBody(
+  request: Request,
+  limit: number,
+  buffers: BodyBuffers,
+): Promise<Body> {
   const encoding = (request.headers.get("content-encoding") ?? "identity").toLowerCase().trim();
   if (encoding !== "identity" && encoding !== "gzip") {
     throw new BodyError(415, `Content-Encoding "${encoding}" is not supported: send gzip or none`);
   }
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > limit) throw tooLarge(limit);
-  if (!request.body) return "";
+  let buffer = buffers.take();
+  let size = 0;
+  const body = () => ({ bytes: buffer.subarray(0, size), release: () => buffers.give(buffer) });
+  if (!request.body) return body();
   const stream: ReadableStream<Uint8Array> = encoding === "gzip"
     ? request.body.pipeThrough(
       new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
     )
     : request.body;
-  // Decoded as it arrives: no second buffer of the whole body (one per request was most of
-  // the relay's external memory under HTTP load).
-  const decoder = new TextDecoder();
-  let text = "";
-  let size = 0;
   const reader = stream.getReader();
   try {
     while (true) {
       const { done, value } = await reader.read();
       if (done) break;
+      if (size + value.length > limit) throw tooLarge(limit);
+      if (size + value.length > buffer.length) {
+        const larger = new Uint8Array(
+          Math.min(limit, Math.max(buffer.length * 2, size + value.length)),
+        );
+        larger.set(buffer.subarray(0, size));
+        buffers.give(buffer);
+        buffer = larger;
+      }
+      buffer.set(value, size);
       size += value.length;
-      if (size > limit) throw tooLarge(limit);
-      text += decoder.decode(value, { stream: true });
     }
   } catch (error) {
+    buffers.give(buffer);
     if (error instanceof BodyError) throw error;
     throw new BodyError(400, `The body could not be read (${describe(error)}): check its encoding`);
   } finally {
     reader.cancel().catch(() => {});
   }
-  return text + decoder.decode();
+  return body();
 }
 
 function tooLarge(limit: number): BodyError {
@@ -88,11 +131,45 @@ export interface ParsedBody {
  * body never duplicates its good lines). `ndjson`: every line must be a JSON object. `one`: the
  * whole body is a single event. `json`: a JSON object or an array of them.
  */
-export function parseEvents(body: string, mode: "one" | "lines" | "json" | "ndjson"): ParsedBody {
-  if (mode === "json") return parseJsonDocument(body);
+export function parseEvents(
+  body: Uint8Array,
+  mode: "one" | "lines" | "json" | "ndjson",
+): ParsedBody {
   const rejected: Rejected[] = [];
-  const raw = mode === "one" ? [body.replace(/\r?\n$/, "")] : splitLines(body);
+  let raw: Iterable<string>;
+  if (mode === "json" || mode === "one") {
+    const text = decoder.decode(body);
+    if (mode === "json") return parseJsonDocument(text);
+    raw = [text.replace(/\r?\n$/, "")];
+  } else raw = splitByteLines(body);
   return { events: lines(raw, mode === "ndjson" ? "strict" : "loose", rejected), rejected };
+}
+
+/** Decodes a whole body: invalid UTF-8 becomes U+FFFD, a leading BOM is left out. */
+const decoder = new TextDecoder();
+/** Decodes part of a body: a U+FEFF at its start is text (only the body's first may be a BOM). */
+const partDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * Bytes of whole lines decoded at a time: a string this size dies young, where the body's
+ * whole text, kept across the reads, was left to V8's major collections; and one decoding per
+ * line cost more than the parsing it saved.
+ */
+const PART_BYTES = 32 * 1024;
+
+/** The lines of `body` (split at LF), decoded a part of whole lines at a time. */
+function* splitByteLines(body: Uint8Array): Generator<string> {
+  let start = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+  while (start < body.length) {
+    // Up to the last LF within PART_BYTES; a longer line is a part of its own.
+    let end = start + PART_BYTES >= body.length
+      ? body.length
+      : body.lastIndexOf(10, start + PART_BYTES);
+    if (end < start) end = body.indexOf(10, start + PART_BYTES);
+    if (end < 0) end = body.length;
+    yield* splitLines(partDecoder.decode(body.subarray(start, end)));
+    start = end + 1;
+  }
 }
 
 /** The lines of `body` (split at LF), one at a time. */
