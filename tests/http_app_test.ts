@@ -833,6 +833,14 @@ Deno.test("readBody: a buffer given back is used for the next body; large ones a
   big.release(); // over KEEP_BYTES: left to the garbage collector
   const next = await readBody(request(new Uint8Array(10)), 1_000_000, buffers);
   assert.notEqual(next.bytes.buffer, bigBuffer);
+  // Released twice by mistake: still given back once, so two bodies never share a buffer.
+  next.release();
+  next.release();
+  const [one, two] = await Promise.all([
+    readBody(request(new Uint8Array(10)), 1_000_000, buffers),
+    readBody(request(new Uint8Array(10)), 1_000_000, buffers),
+  ]);
+  assert.notEqual(one.bytes.buffer, two.bytes.buffer);
   await assert.rejects(
     readBody(request(new Uint8Array(2_000)), 1_000, buffers),
     (error: Error) => error.name === "BodyError" && /over 1000 bytes/.test(error.message),

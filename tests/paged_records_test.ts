@@ -48,3 +48,12 @@ Deno.test("paged records: held records keep their bytes while pages turn and are
   while (records.count > 0) records.dropFirst();
   assert.equal(records.bytes, 0);
 });
+
+Deno.test("paged records: an id not held is an error, not another record's bytes", () => {
+  const records = new PagedRecords(10, 4);
+  records.push({ bytes: new Uint8Array([1]), tags: "" });
+  records.push({ bytes: new Uint8Array([2]), tags: "" });
+  records.dropFirst();
+  assert.deepEqual(records.get(11, false).bytes, new Uint8Array([2]));
+  for (const id of [9, 10, 12, 10 + 16]) assert.throws(() => records.get(id, false), RangeError);
+});

@@ -18,8 +18,8 @@ export class BodyError extends Error {
 /**
  * Reusable buffers for request bodies. A body read as text was one large string per request,
  * kept across the reads and so left to V8's major collections (tens of MiB of heap under HTTP
- * load); a body read into one of these buffers is garbage to nobody, and each line is decoded
- * on its own when it is parsed.
+ * load); a body read into one of these buffers is garbage to nobody, and its lines are decoded
+ * a part at a time as they are parsed.
  */
 export class BodyBuffers {
   static readonly FIRST_BYTES = 64 * 1024;
@@ -59,16 +59,24 @@ export async function readBody(
   }
   const declared = Number(request.headers.get("content-length") ?? NaN);
   if (declared > limit) throw tooLarge(limit);
-  let buffer = buffers.take();
-  let size = 0;
-  const body = () => ({ bytes: buffer.subarray(0, size), release: () => buffers.give(buffer) });
-  if (!request.body) return body();
-  const stream: ReadableStream<Uint8Array> = encoding === "gzip"
+  const stream: ReadableStream<Uint8Array> | null = encoding === "gzip" && request.body
     ? request.body.pipeThrough(
       new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
     )
     : request.body;
-  const reader = stream.getReader();
+  const reader = stream?.getReader();
+  let buffer = buffers.take();
+  let size = 0;
+  let released = false;
+  const body = () => ({
+    bytes: buffer.subarray(0, size),
+    release: () => {
+      // Once only: a buffer given back twice would be handed to two requests at once.
+      if (!released) buffers.give(buffer);
+      released = true;
+    },
+  });
+  if (reader === undefined) return body();
   try {
     while (true) {
       const { done, value } = await reader.read();

@@ -101,6 +101,11 @@ export class PagedRecords {
    * bytes are a view of a page: copy them before the next push.
    */
   get(id: number, withId: boolean): QueuedRecord {
+    if (id < this.#firstId || id >= this.nextId) {
+      throw new RangeError(
+        `Record ${id} is not held (held: ${this.#firstId} to ${this.nextId - 1})`,
+      );
+    }
     const i = (this.#head + id - this.#firstId) & (this.#starts.length - 1);
     const start = this.#starts[i];
     const bytes = this.#pages[i]!.bytes.subarray(start, start + this.#lengths[i]);

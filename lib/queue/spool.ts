@@ -55,6 +55,8 @@ const RETRY_FAILED_COMMIT_MS = 1000;
 const INSERT_ROWS = 128;
 const DEFAULT_SYNC_INTERVAL_MS = 1000;
 const WAKE_INTERVAL_MS = 500;
+/** Free cache pages kept while nothing is held. */
+const IDLE_POOL_PAGES = 4;
 
 /**
  * Opens (creating if needed) the spool in `options.dir`; throws SpoolError with what to do. A
@@ -184,7 +186,8 @@ export class Spool implements EventQueue {
   #backlog: number;
   /**
    * Records from this id on are not yet committed (all cached), but for those in #cancelled:
-   * delivered before they were written, they never will be. Records below it are on disk.
+   * delivered before they were written, they never will be. Records below it are on disk, but
+   * for those delivered before their commit (never written).
    */
   #unwrittenFrom: number;
   #cancelled = new Set<number>();
@@ -231,7 +234,6 @@ export class Spool implements EventQueue {
     this.#backlog = stats.n;
     this.#heldEvents = stats.n;
     this.#heldBytes = stats.bytes;
-    this.#takenThrough = taken?.value ?? 0;
     if (stats.n > 0) {
       const replayed = (db.prepare("SELECT count(*) AS n FROM events WHERE id <= ?").get(
         this.#takenThrough,
@@ -353,6 +355,8 @@ export class Spool implements EventQueue {
     }
     this.#heldBytes -= receipt.bytes;
     this.#heldEvents -= receipt.events;
+    // Idle: free pages beyond a few go (a cache grown while the disk failed leaves many).
+    if (this.#heldEvents === 0) this.#cache.trimPool(IDLE_POOL_PAGES);
     if (cancelled) this.#cancel();
     this.#scheduleCommit();
     this.#wakeIfNotFull();
