@@ -254,7 +254,7 @@ function* lines(
 }
 
 /** All the events of NDJSON `body`, read now. */
-function ndjsonNow(body: string): ParsedBody {
+function ndjsonNow(body: string): { events: BodyEvent[]; rejected: Rejected[] } {
   const rejected: Rejected[] = [];
   return { events: [...lines(splitLines(body), "strict", rejected)], rejected };
 }
@@ -273,7 +273,7 @@ function parseJsonDocument(body: string): ParsedBody {
   } catch (error) {
     // Not one document: perhaps NDJSON sent as application/json.
     const asLines = ndjsonNow(body);
-    if ((asLines.events as BodyEvent[]).length > 0) return asLines;
+    if (asLines.events.length > 0) return asLines;
     return { events: [], rejected: [{ line: 1, error: `malformed JSON: ${describe(error)}` }] };
   }
   const items = Array.isArray(value) ? value : [value];

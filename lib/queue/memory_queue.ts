@@ -10,14 +10,8 @@
 import { PagedRecords } from "./paged_records.ts";
 import type { EventQueue, QueuedRecord, Receipt } from "./queue.ts";
 
-/** Free pages kept for reuse once the queue drains (more are kept while it is busy). */
-const IDLE_POOL_PAGES = 4;
-
 /** A bounded in-memory {@link EventQueue}: a FIFO of event bytes plus held-count accounting. */
 export class MemoryQueue implements EventQueue {
-  /** Bytes per page; an event larger than a quarter of it gets a buffer of its own. */
-  static readonly PAGE_BYTES = PagedRecords.PAGE_BYTES;
-
   /**
    * The waiting events. Free pages are kept for reuse, as many as the byte bound can fill (a
    * smaller pool let ~140 MB/s of pages go to the garbage collector at full load, tens of MiB of
@@ -35,7 +29,7 @@ export class MemoryQueue implements EventQueue {
   constructor(maxEvents: number, maxBytes: number) {
     this.#maxEvents = maxEvents;
     this.#maxBytes = maxBytes;
-    const pages = Math.min(Math.ceil(maxBytes / MemoryQueue.PAGE_BYTES), 256) + 2;
+    const pages = Math.min(Math.ceil(maxBytes / PagedRecords.PAGE_BYTES), 256) + 2;
     this.#waiting = new PagedRecords(0, pages);
   }
 
@@ -100,7 +94,7 @@ export class MemoryQueue implements EventQueue {
   ack(receipt: Receipt): void {
     this.#heldBytes -= receipt.bytes;
     this.#heldEvents -= receipt.events;
-    if (this.#heldEvents === 0) this.#waiting.trimPool(IDLE_POOL_PAGES);
+    if (this.#heldEvents === 0) this.#waiting.trimPool();
     if (!this.full && this.#waiters.length > 0) {
       const waiters = this.#waiters;
       this.#waiters = [];

@@ -135,8 +135,11 @@ export class PagedRecords {
     if (mask >= 4096 && this.#count * 8 < mask) this.#resize((mask + 1) / 2);
   }
 
+  /** Free pages a store keeps when nothing is held (an idle relay holds little). */
+  static readonly IDLE_POOL_PAGES = 4;
+
   /** Keeps at most `pages` free pages (the rest to the garbage collector): for an idle relay. */
-  trimPool(pages: number): void {
+  trimPool(pages: number = PagedRecords.IDLE_POOL_PAGES): void {
     if (this.#pool.length > pages) this.#pool.length = pages;
   }
 

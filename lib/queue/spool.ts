@@ -55,8 +55,6 @@ const RETRY_FAILED_COMMIT_MS = 1000;
 const INSERT_ROWS = 128;
 const DEFAULT_SYNC_INTERVAL_MS = 1000;
 const WAKE_INTERVAL_MS = 500;
-/** Free cache pages kept while nothing is held. */
-const IDLE_POOL_PAGES = 4;
 
 /**
  * Opens (creating if needed) the spool in `options.dir`; throws SpoolError with what to do. A
@@ -356,7 +354,7 @@ export class Spool implements EventQueue {
     this.#heldBytes -= receipt.bytes;
     this.#heldEvents -= receipt.events;
     // Idle: free pages beyond a few go (a cache grown while the disk failed leaves many).
-    if (this.#heldEvents === 0) this.#cache.trimPool(IDLE_POOL_PAGES);
+    if (this.#heldEvents === 0) this.#cache.trimPool();
     if (cancelled) this.#cancel();
     this.#scheduleCommit();
     this.#wakeIfNotFull();
