@@ -3,13 +3,7 @@ import assert from "node:assert/strict";
 import { logger } from "../lib/log.ts";
 import { M, Metrics } from "../lib/metrics.ts";
 import { type QueuedRecord, receiptOf } from "../lib/queue/queue.ts";
-import {
-  openSpool,
-  ranges,
-  type Spool,
-  SpoolError,
-  type SpoolOptions,
-} from "../lib/queue/spool.ts";
+import { openSpool, type Spool, SpoolError, type SpoolOptions } from "../lib/queue/spool.ts";
 import { run } from "./helpers.ts";
 import { spooledEvents } from "./spool_reader.ts";
 
@@ -404,11 +398,6 @@ Deno.test("spool: while inserts fail for want of space, acks are still committed
     const onDisk = (await spooledEvents(path)).map((event) => String(event.message));
     assert.deepEqual(onDisk.map((m) => m.replace(/x+$/, "")), names([before[0], ...after]));
   });
-});
-
-Deno.test("spool: acked ids are deleted as merged ranges, never past an unacked id", () => {
-  assert.deepEqual(ranges([5, 3, 4, 10, 1, 11, 4]), [[1, 1], [3, 5], [10, 11]]);
-  assert.deepEqual(ranges([]), []);
 });
 
 Deno.test("spool: out-of-order acks across many commits leave exactly the unacked records", async () => {

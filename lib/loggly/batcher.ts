@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { addId, type IdRuns, sliceRuns } from "../queue/id_runs.ts";
 import type { QueuedRecord, Receipt } from "../queue/queue.ts";
 
 /** Events that go to Loggly in one request. */
@@ -19,8 +20,8 @@ export interface Batch {
   bytes: number;
   /** Events in the body. */
   count: number;
-  /** The events' places in a durable queue, in order; absent in memory. */
-  ids?: number[];
+  /** The events' places in a durable queue, in order, as runs; absent in memory. */
+  idRuns?: IdRuns;
   /** When the first event was added (ms, from the caller's clock). */
   readonly openedAt: number;
 }
@@ -65,9 +66,9 @@ export function* eventsOf(batch: Batch): Generator<Uint8Array> {
 /** What the queue needs to release a batch's events once Loggly has them. */
 export function receiptFor(batch: Batch): Receipt {
   const bytes = batch.bytes - (batch.count - 1); // without the newlines
-  return batch.ids === undefined
+  return batch.idRuns === undefined
     ? { events: batch.count, bytes }
-    : { events: batch.count, bytes, ids: batch.ids };
+    : { events: batch.count, bytes, idRuns: batch.idRuns };
 }
 
 /** The batch cut in two after its first `n` events (0 < n < count); both share its body. */
@@ -79,10 +80,10 @@ export function splitBatch(batch: Batch, n: number): [Batch, Batch] {
 
 /** The events `first` to `last` (exclusive) of `batch`, whose bytes are [`from`, `to`). */
 function part(batch: Batch, from: number, to: number, first: number, last: number): Batch {
-  const { ids, ...route } = batch;
+  const { idRuns, ...route } = batch;
   const body = batch.body.subarray(from, to);
   const piece: Batch = { ...route, body, bytes: to - from, count: last - first };
-  return ids === undefined ? piece : { ...piece, ids: ids.slice(first, last) };
+  return idRuns === undefined ? piece : { ...piece, idRuns: sliceRuns(idRuns, first, last) };
 }
 
 /** Open batches, one per account and tag set. */
@@ -160,7 +161,7 @@ export class Batcher {
     batch.body.set(record.bytes, at);
     batch.bytes = need;
     batch.count++;
-    if (record.id !== undefined) (batch.ids ??= []).push(record.id);
+    if (record.id !== undefined) addId(batch.idRuns ??= [], record.id);
   }
 
   #firstBodyBytes(size: number): number {

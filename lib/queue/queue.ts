@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { addId, type IdRuns } from "./id_runs.ts";
 
 /** One event ready to send. */
 export interface QueuedRecord {
@@ -22,8 +23,8 @@ export interface Receipt {
   readonly events: number;
   /** The events' bytes (without separators). */
   readonly bytes: number;
-  /** Their places in a durable queue; absent in memory. */
-  readonly ids?: readonly number[];
+  /** Their places in a durable queue, as runs (see id_runs.ts); absent in memory. */
+  readonly idRuns?: readonly number[];
 }
 
 /** The receipt for `records` taken from a queue. */
@@ -31,7 +32,9 @@ export function receiptOf(records: readonly QueuedRecord[]): Receipt {
   let bytes = 0;
   for (const record of records) bytes += record.bytes.length;
   if (records.length === 0 || records[0].id === undefined) return { events: records.length, bytes };
-  return { events: records.length, bytes, ids: records.map((record) => record.id!) };
+  const idRuns: IdRuns = [];
+  for (const record of records) addId(idRuns, record.id!);
+  return { events: records.length, bytes, idRuns };
 }
 
 /**

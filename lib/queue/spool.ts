@@ -10,6 +10,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { accessReason } from "../access.ts";
 import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
+import { addRun, type IdRuns, mergeRuns } from "./id_runs.ts";
 import { PagedRecords } from "./paged_records.ts";
 import type { EventQueue, QueuedRecord, Receipt } from "./queue.ts";
 
@@ -190,7 +191,7 @@ export class Spool implements EventQueue {
   #unwrittenFrom: number;
   #cancelled = new Set<number>();
   /** Acked ids that are on disk, to delete in the next commit. */
-  #toDelete: number[] = [];
+  #toDelete: IdRuns = [];
   #takenThrough: number;
   #commitTimer: ReturnType<typeof setTimeout> | undefined;
   #syncTimer: ReturnType<typeof setInterval> | undefined;
@@ -344,9 +345,13 @@ export class Spool implements EventQueue {
   ack(receipt: Receipt): void {
     // Records not yet committed are not on disk: those are never written.
     let cancelled = false;
-    for (const id of receipt.ids ?? []) {
-      if (id < this.#unwrittenFrom) this.#toDelete.push(id);
-      else {
+    const runs = receipt.idRuns ?? [];
+    for (let i = 0; i < runs.length; i += 2) {
+      const [first, last] = [runs[i], runs[i + 1]];
+      if (first < this.#unwrittenFrom) {
+        addRun(this.#toDelete, first, Math.min(last, this.#unwrittenFrom - 1));
+      }
+      for (let id = Math.max(first, this.#unwrittenFrom); id <= last; id++) {
         this.#cancelled.add(id);
         cancelled = true;
       }
@@ -440,7 +445,7 @@ export class Spool implements EventQueue {
   /** Deletes the acked records and moves the "taken" watermark, inside an open transaction. */
   #deleteAcked(taken: number): void {
     // Acks come a batch at a time, mostly in id order: delete whole ranges, not single rows.
-    for (const [first, last] of ranges(this.#toDelete)) this.#sql.deleteRange.run(first, last);
+    for (const [first, last] of mergeRuns(this.#toDelete)) this.#sql.deleteRange.run(first, last);
     if (taken > this.#takenThrough) this.#sql.setTaken.run(taken);
   }
 
@@ -489,7 +494,7 @@ export class Spool implements EventQueue {
   /** True when every event in the database is among the acked ones (reads only). */
   #onlyAckedOnDisk(): boolean {
     let acked = 0;
-    for (const [first, last] of ranges(this.#toDelete)) {
+    for (const [first, last] of mergeRuns(this.#toDelete)) {
       acked += (this.#sql.countRange.get(first, last) as { n: number }).n;
     }
     return acked === (this.#sql.countAll.get() as { n: number }).n;
@@ -654,18 +659,6 @@ export class Spool implements EventQueue {
     if (this.full || this.#notFullWaiters.length === 0) return;
     for (const wake of this.#notFullWaiters.splice(0)) wake();
   }
-}
-
-/** Sorted, merged [first, last] runs of the ids. */
-export function ranges(ids: number[]): [number, number][] {
-  const sorted = Float64Array.from(ids).sort();
-  const out: [number, number][] = [];
-  for (const id of sorted) {
-    const last = out[out.length - 1];
-    if (last && id <= last[1] + 1) last[1] = Math.max(last[1], id);
-    else out.push([id, id]);
-  }
-  return out;
 }
 
 function reason(error: unknown): string {
