@@ -8,46 +8,63 @@
  *
  * @module
  */
+import { checkConfig } from "./lib/check_config.ts";
 import { ConfigError, parseCommand } from "./lib/config.ts";
+import { dumpConfig } from "./lib/dump_config.ts";
 import { logger, setupLogging, stopLogging } from "./lib/log.ts";
 import { makeRedactor } from "./lib/redact.ts";
 import { startRelay } from "./lib/relay.ts";
 import { EXIT, exitCode, shutdownReport } from "./lib/shutdown.ts";
-import { USAGE } from "./lib/usage.ts";
+import { usage } from "./lib/usage.ts";
 import { VERSION } from "./lib/version.ts";
 
 async function main(args: string[]): Promise<number> {
   let command;
   try {
-    command = parseCommand(args, {
-      env: (name) => Deno.env.get(name),
-      readTextFile: (path) => Deno.readTextFileSync(path),
-    });
+    command = parseCommand(args, { env: readEnv, readTextFile: (p) => Deno.readTextFileSync(p) });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(`loggly-relay: ${error.message}\n\n${USAGE}`);
-    return EXIT.usage;
+    console.error(`loggly-relay: ${error.message}\n\nSee loggly-relay --help.`);
+    // check-config answers "is this configuration valid?": no is 1, as for any finding.
+    return args.includes("check-config") ? EXIT.failure : EXIT.usage;
   }
   if (command.kind === "help") {
-    console.log(USAGE);
+    console.log(usage());
     return EXIT.ok;
   }
   if (command.kind === "version") {
     console.log(`loggly-relay ${VERSION}`);
     return EXIT.ok;
   }
+  if (command.kind === "dump-config") {
+    console.log(dumpConfig());
+    return EXIT.ok;
+  }
+  if (command.kind === "check-config") {
+    const report = checkConfig(command, {
+      readTextFile: (path) => Deno.readTextFileSync(path),
+      mayAccess: (path, write) =>
+        Deno.permissions.querySync({ name: write ? "write" : "read", path }).state === "granted",
+      now: Date.now,
+    });
+    console.log(report.lines.join("\n"));
+    for (const finding of report.findings) console.log(`${finding.level}: ${finding.message}`);
+    console.log(report.ok ? "The configuration is valid." : "The configuration has errors.");
+    return report.ok ? EXIT.ok : EXIT.failure;
+  }
   const { config, notices } = command;
   await setupLogging({
-    verbosity: config.verbosity,
-    format: config.logFormat,
-    redact: makeRedactor([config.token, ...config.acceptTokens]),
+    verbosity: config.log.verbosity,
+    format: config.log.format,
+    redact: makeRedactor([config.loggly.token, ...config.loggly.acceptTokens]),
   });
   const log = logger("main");
   for (const notice of notices) log.warn(notice);
   try {
     const relay = await startRelay(config);
-    if (config.dryRun) log.info("Dry run: printing events to stdout instead of sending them");
-    else log.info("Forwarding to {url}", { url: config.logglyUrl });
+    if (config.loggly.dryRun) {
+      log.info("Dry run: printing events to stdout instead of sending them");
+    } else log.info("Forwarding to {url}", { url: config.loggly.url });
     Deno.addSignalListener("SIGHUP", () => {
       try {
         relay.reload();
@@ -63,10 +80,10 @@ async function main(args: string[]): Promise<number> {
     });
     log.info("{signal}: stopping inputs and flushing for up to {ms} ms", {
       signal,
-      ms: config.shutdownTimeoutMs,
+      ms: config.delivery.shutdownTimeoutMs,
     });
     const left = await relay.shutdown();
-    const state = { ...left, durable: relay.durable, dryRun: config.dryRun };
+    const state = { ...left, durable: relay.durable, dryRun: config.loggly.dryRun };
     for (const line of shutdownReport(relay.metrics, state)) log[line.level](line.message);
     return exitCode(state);
   } catch (error) {
@@ -74,6 +91,16 @@ async function main(args: string[]): Promise<number> {
     return EXIT.failure;
   } finally {
     await stopLogging();
+  }
+}
+
+/** An environment variable; undefined when unset or when this build may not read it. */
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return undefined;
+    throw error;
   }
 }
 

@@ -1,101 +1,149 @@
 /**
- * Flags, environment and the optional syslog2loggly config file, merged into one validated,
- * frozen {@link Config}. Pure: file reads and the environment are passed in.
+ * The command line, the environment, the config file and the defaults (lib/settings.ts, in that
+ * order of precedence) made into one validated, frozen {@link Config}, each part for the
+ * component that uses it. Pure: file reads and the environment are passed in.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { unreadable } from "./access.ts";
-import { REDACTED } from "./redact.ts";
+import { type ConfigFile, parseConfigFile } from "./config_file.ts";
 import { isLoopback } from "./http/server.ts";
-import type { SpoolSync } from "./queue/spool.ts";
-import type { TlsVersion } from "./syslog/tls.ts";
-import { isValidTimeZone } from "./syslog/parse.ts";
 import {
-  ConfigError,
-  isValidTag,
-  type ListenAddress,
-  MAX_TAG_LENGTH,
-  MAX_TAGS,
-  parseDuration,
-  parseInteger,
-  parseListenAddress,
-  parseSize,
-} from "./units.ts";
+  DEFAULT_CONFIG_PATH,
+  DEFAULT_PORT,
+  DEFAULT_TLS_PORT,
+  LOGGLY_MAX_REQUEST_BYTES,
+  OPTIONS,
+} from "./options.ts";
+import type { SpoolSync } from "./queue/spool.ts";
+import { REDACTED } from "./redact.ts";
+import { type FlagValues, type Origin, Settings } from "./settings.ts";
+import { isValidTimeZone } from "./syslog/parse.ts";
+import type { TlsVersion } from "./syslog/tls.ts";
+import { ConfigError, isValidTag, type ListenAddress, MAX_TAG_LENGTH, MAX_TAGS } from "./units.ts";
 
-export { ConfigError };
+export { ConfigError, DEFAULT_PORT, DEFAULT_TLS_PORT, LOGGLY_MAX_REQUEST_BYTES };
 
-/** Loggly's limit for one bulk request. */
-export const LOGGLY_MAX_REQUEST_BYTES = 5_000_000;
 /** Loggly's limit for one event. */
 export const LOGGLY_MAX_EVENT_BYTES = 1_000_000;
-/** syslog2loggly's port, kept as the default. */
-export const DEFAULT_PORT = 5140;
-/** RFC 5425's port for syslog over TLS. */
-export const DEFAULT_TLS_PORT = 6514;
 /** syslog2loggly's configuration file, read when no token is given otherwise. */
 export const LEGACY_CONFIG_PATH = "/etc/syslog2loggly.conf";
+/** The systemd credential (`LoadCredential=loggly-token:...`) the token is read from. */
+export const TOKEN_CREDENTIAL = "loggly-token";
 
-/** Everything the relay needs to run, validated. */
-export interface Config {
-  /** Null only with --dry-run, which sends nothing. */
+/** The Loggly account and what every event carries. */
+export interface LogglyConfig {
+  /** Null only with dry-run, which sends nothing. */
   readonly token: string | null;
-  /** Other Loggly accounts whose events the relay forwards (--accept-token). */
+  /** Other Loggly accounts whose events the relay forwards. */
   readonly acceptTokens: readonly string[];
-  /** The relay's own UDP receive buffer: datagrams read but not yet parsed; beyond it, dropped. */
-  readonly udpRecvBufferBytes: number;
+  /** Base URL without a trailing slash. */
+  readonly url: string;
+  readonly tags: readonly string[];
+  readonly dryRun: boolean;
+}
+
+/** Syslog over TLS. */
+export interface TlsInputConfig {
+  readonly address: ListenAddress;
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCa: string | null;
+  /** Highest TLS version (1.2 by default, see lib/syslog/tls.ts). */
+  readonly maxVersion: TlsVersion;
+}
+
+/** The syslog inputs; an input is null when off. */
+export interface InputsConfig {
   readonly udp: ListenAddress | null;
   readonly tcp: ListenAddress | null;
-  /** Base URL without a trailing slash. */
-  readonly logglyUrl: string;
-  readonly tags: readonly string[];
-  readonly verbosity: number;
-  readonly logFormat: "text" | "json";
-  readonly dryRun: boolean;
-  readonly syslogTimeZone: string;
+  readonly tls: TlsInputConfig | null;
+  /** The relay's own UDP receive buffer: datagrams read but not yet parsed; beyond it, dropped. */
+  readonly udpRecvBufferBytes: number;
   readonly maxMessageBytes: number;
   readonly idleTimeoutMs: number;
-  readonly maxConnections: number;
-  readonly maxConnectionsPerPeer: number;
   readonly messageTimeoutMs: number;
   /** A TLS connection (syslog or HTTPS) must finish its handshake this long after accept (0: never). */
   readonly handshakeTimeoutMs: number;
-  readonly shutdownTimeoutMs: number;
-  readonly deadLetterPath: string | null;
-  readonly queueMaxEvents: number;
-  readonly queueMaxBytes: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerPeer: number;
+  readonly syslogTimeZone: string;
+}
+
+/** Queue, batches, retries and shutdown. */
+export interface DeliveryConfig {
   readonly batchMaxEvents: number;
   readonly batchMaxBytes: number;
   readonly lingerMs: number;
   readonly concurrency: number;
+  readonly queueMaxEvents: number;
+  readonly queueMaxBytes: number;
   readonly retryInitialDelayMs: number;
   readonly retryMaxDelayMs: number;
-  /** Directory of the durable queue; null keeps events in memory only. */
-  readonly spoolDir: string | null;
-  readonly spoolSync: SpoolSync;
-  readonly spoolMaxBytes: number;
-  /** Syslog over TLS (RFC 5425); null when off (the default). */
-  readonly tls: ListenAddress | null;
-  readonly tlsCert: string | null;
-  readonly tlsKey: string | null;
-  readonly tlsClientCa: string | null;
-  /** Highest TLS version of the syslog TLS input (1.2 by default, see lib/syslog/tls.ts). */
-  readonly tlsMaxVersion: TlsVersion;
-  /** The HTTP input; null when off (the default). */
-  readonly http: ListenAddress | null;
-  readonly httpTlsCert: string | null;
-  readonly httpTlsKey: string | null;
-  readonly httpTokens: readonly string[];
-  readonly httpMaxBodyBytes: number;
+  readonly deadLetterPath: string | null;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** The HTTP input. */
+export interface HttpConfig {
+  readonly listen: ListenAddress;
+  /** HTTPS files; null for plain HTTP. */
+  readonly tls: { readonly cert: string; readonly key: string } | null;
+  readonly tokens: readonly string[];
+  readonly maxBodyBytes: number;
   /** /healthz turns 503 when every delivery has failed for this long. */
   readonly healthFailingAfterMs: number;
+}
+
+/** The durable queue. */
+export interface SpoolConfig {
+  readonly dir: string;
+  readonly sync: SpoolSync;
+  readonly maxBytes: number;
+}
+
+/** The relay's own logs. */
+export interface LogConfig {
+  readonly verbosity: number;
+  readonly format: "text" | "json";
+}
+
+/** Everything the relay needs to run, validated; each component gets its part. */
+export interface Config {
+  readonly loggly: LogglyConfig;
+  readonly inputs: InputsConfig;
+  readonly delivery: DeliveryConfig;
+  /** Null: events are held in memory only. */
+  readonly spool: SpoolConfig | null;
+  /** Null: no HTTP input (the default). */
+  readonly http: HttpConfig | null;
+  readonly log: LogConfig;
+}
+
+/** Where the token came from, for check-config (never the token itself). */
+export type TokenOrigin = Origin | { readonly from: "credential"; readonly path: string } | {
+  readonly from: "legacy";
+  readonly path: string;
+};
+
+/** A validated configuration, the notices it gave and where each value came from. */
+export interface Resolved {
+  readonly config: Config;
+  readonly notices: string[];
+  readonly settings: Settings;
+  readonly tokenOrigin: TokenOrigin | null;
+  /** The config file read, if any. */
+  readonly file: string | null;
 }
 
 /** What the command line asks for. */
 export type Command =
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "run"; config: Config; notices: string[] };
+  | { kind: "dump-config" }
+  | ({ kind: "run" } & Resolved)
+  | ({ kind: "check-config" } & Resolved);
 
 /** What parseCommand reads from outside the arguments. */
 export interface ConfigSources {
@@ -103,298 +151,368 @@ export interface ConfigSources {
   readTextFile: (path: string) => string;
 }
 
-const OPTIONS = {
-  token: { type: "string", short: "k" },
-  "token-file": { type: "string" },
-  "accept-token": { type: "string", multiple: true },
-  "accept-token-file": { type: "string" },
-  "loggly-url": { type: "string" },
-  tag: { type: "string", multiple: true },
-  "dry-run": { type: "boolean" },
-  udp: { type: "string" },
-  tcp: { type: "string" },
-  port: { type: "string", short: "p" },
-  "udp-recv-buffer": { type: "string" },
-  "max-message-bytes": { type: "string" },
-  "idle-timeout": { type: "string" },
-  "max-connections": { type: "string" },
-  "max-connections-per-peer": { type: "string" },
-  "message-timeout": { type: "string" },
-  "handshake-timeout": { type: "string" },
-  "syslog-timezone": { type: "string" },
-  "batch-max-events": { type: "string" },
-  "batch-max-bytes": { type: "string" },
-  linger: { type: "string" },
-  concurrency: { type: "string" },
-  "queue-max-events": { type: "string" },
-  "queue-max-bytes": { type: "string" },
-  "retry-initial-delay": { type: "string" },
-  "retry-max-delay": { type: "string" },
-  "dead-letter": { type: "string" },
-  tls: { type: "string" },
-  "tls-cert": { type: "string" },
-  "tls-key": { type: "string" },
-  "tls-client-ca": { type: "string" },
-  "tls-max-version": { type: "string" },
-  http: { type: "string" },
-  "http-tls-cert": { type: "string" },
-  "http-tls-key": { type: "string" },
-  "http-token": { type: "string", multiple: true },
-  "http-max-body-bytes": { type: "string" },
-  "health-failing-after": { type: "string" },
-  spool: { type: "string" },
-  "spool-sync": { type: "string" },
-  "spool-max-bytes": { type: "string" },
-  "shutdown-timeout": { type: "string" },
-  verbose: { type: "boolean", short: "v", multiple: true },
-  "log-format": { type: "string" },
-  config: { type: "string", short: "f" },
-  daemon: { type: "boolean", short: "D" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean" },
-} as const;
+/** The subcommands; without one, the relay runs. */
+export const SUBCOMMANDS: readonly string[] = ["check-config"];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The `parseArgs` options, from the option table. */
+function argsOptions() {
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
+  > = { "dump-config": { type: "boolean" } };
+  for (const option of OPTIONS) {
+    const boolean = option.kind.type === "switch" || option.kind.type === "level";
+    options[option.flag] = {
+      type: boolean ? "boolean" : "string",
+      ...(option.short ? { short: option.short } : {}),
+      ...(option.kind.type === "list" || option.kind.type === "level" ? { multiple: true } : {}),
+    };
+  }
+  return options;
+}
+
 /** Parses the command line (without the program name) into what to do. */
 export function parseCommand(args: string[], sources: ConfigSources): Command {
-  let values;
+  let values: FlagValues;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false }));
+    ({ values, positionals } = parseArgs({
+      args,
+      options: argsOptions(),
+      strict: true,
+      allowPositionals: true,
+    }));
   } catch (error) {
     throw new ConfigError(argsErrorMessage(error));
   }
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
+  if (values["dump-config"]) return { kind: "dump-config" };
+  const [subcommand, ...rest] = positionals;
+  if (subcommand !== undefined && !SUBCOMMANDS.includes(subcommand) || rest.length > 0) {
+    const stray = rest.length > 0 ? rest[0] : subcommand;
+    throw new ConfigError(
+      `Unexpected argument "${redactTokens(stray)}": flags start with -- ` +
+        `(the commands are ${SUBCOMMANDS.join(", ")})`,
+    );
+  }
+  const resolved = resolveConfig(values, sources);
+  return subcommand === "check-config"
+    ? { kind: "check-config", ...resolved }
+    : { kind: "run", ...resolved };
+}
 
+/** The flags, the environment, the config file and the defaults made into a Config. */
+function resolveConfig(values: FlagValues, sources: ConfigSources): Resolved {
   const notices: string[] = [];
-  const file = readLegacyConfig(values, sources, notices);
-  if (values.daemon) {
+  const env = (name: string) => sources.env(name);
+  const configPath = (values.config as string | undefined) ??
+    nonEmpty(env("LOGGLY_RELAY_CONFIG"));
+  const file = readConfigFile(configPath, sources);
+  const s = new Settings(values, env, file);
+  if (s.switch("daemon")) {
     notices.push(
       "-D is accepted for syslog2loggly compatibility, but the relay stays in the foreground: " +
         "run it as a service with systemd or your init system instead (see the README)",
     );
   }
-
-  const dryRun = values["dry-run"] ?? false;
-  const token = readToken(values.token, values["token-file"], sources, file);
+  const dryRun = s.switch("dry-run");
+  const legacy = readLegacyConfig(s, sources, notices);
+  const { token, origin: tokenOrigin } = readToken(s, sources, legacy);
   if (token === null && !dryRun) {
     throw new ConfigError(
-      "No Loggly token: give --token TOKEN, --token-file FILE or the LOGGLY_TOKEN variable " +
-        "(your customer token is under Source Setup > Customer Tokens in Loggly)",
+      "No Loggly token: give --token TOKEN, --token-file FILE or the LOGGLY_TOKEN variable, " +
+        "or token_file in the config file (your customer token is under Source Setup > " +
+        "Customer Tokens in Loggly)",
     );
   }
-
-  const portFlag = values.port ?? file.port;
-  const port = portFlag === undefined
-    ? DEFAULT_PORT
-    : parseInteger(values.port === undefined ? `port= in ${file.path}` : "-p", portFlag, 0, 65535);
-  const listen = (flag: string, value: string | undefined) =>
-    value === undefined
-      ? { hostname: "0.0.0.0", port }
-      : parseListenAddress(flag, value, "0.0.0.0", port);
-
-  const tags = values.tag ?? [];
-  for (const tag of tags) {
-    if (!isValidTag(tag)) {
-      throw new ConfigError(
-        `--tag "${tag}" is not a valid Loggly tag: use only letters, digits, "-", "." and "_"`,
-      );
-    }
-    if (tag.length > MAX_TAG_LENGTH) {
-      throw new ConfigError(
-        `--tag "${tag.slice(0, 20)}..." is ${tag.length} characters long: ` +
-          `use at most ${MAX_TAG_LENGTH}`,
-      );
-    }
+  const config: Config = {
+    loggly: {
+      token,
+      acceptTokens: readAcceptTokens(s, sources)
+        .filter((t) => t.toLowerCase() !== token?.toLowerCase()),
+      url: parseLogglyUrl(s.label("loggly-url"), s.text("loggly-url")!),
+      tags: readTags(s),
+      dryRun,
+    },
+    inputs: inputsPart(s, legacy),
+    delivery: deliveryPart(s),
+    spool: spoolPart(s),
+    http: httpPart(s),
+    log: { verbosity: s.level("verbose"), format: s.choice("log-format") as LogConfig["format"] },
+  };
+  const { inputs, http, loggly } = config;
+  if (loggly.url.startsWith("http://") && !isLoopbackUrl(loggly.url)) {
+    notices.push(
+      `${s.label("loggly-url")} uses http://: the token and the events travel unencrypted`,
+    );
   }
-  if (new Set(tags).size > MAX_TAGS) {
-    throw new ConfigError(`${new Set(tags).size} --tag values given: use at most ${MAX_TAGS}`);
+  if (!inputs.udp && !inputs.tcp && !inputs.tls && !http) {
+    throw new ConfigError(
+      "Every input is off (--udp off, --tcp off, no --tls, no --http): the relay would receive " +
+        "nothing",
+    );
   }
+  if (http && !isLoopback(http.listen.hostname) && !http.tls) {
+    notices.push(
+      "--http listens beyond this host without TLS: tokens travel in clear; give " +
+        "--http-tls-cert and --http-tls-key",
+    );
+  }
+  return {
+    config: deepFreeze(config),
+    notices,
+    settings: s,
+    tokenOrigin,
+    file: file?.path ?? null,
+  };
+}
 
-  const timeZone = values["syslog-timezone"] ?? "UTC";
+function inputsPart(s: Settings, legacy: LegacyConfig): InputsConfig {
+  // -p (or port= of a syslog2loggly file) is the port of UDP and TCP where they name none.
+  const legacyPort = legacy.port === undefined
+    ? null
+    : Number(checkPort(`port= in ${legacy.path}`, legacy.port));
+  const port = s.count("port") ?? legacyPort ?? DEFAULT_PORT;
+  const listen = (flag: "udp" | "tcp") =>
+    s.given(flag) ? s.address(flag, port) : { hostname: "0.0.0.0", port };
+  const timeZone = s.text("syslog-timezone")!;
   if (!isValidTimeZone(timeZone)) {
     throw new ConfigError(
-      `--syslog-timezone "${timeZone}" is not a known time zone: use an IANA name such as UTC or Europe/Berlin`,
+      `${s.label("syslog-timezone")} "${timeZone}" is not a known time zone: use an IANA name ` +
+        "such as UTC or Europe/Berlin",
     );
   }
+  return {
+    udp: listen("udp"),
+    tcp: listen("tcp"),
+    tls: tlsInputPart(s),
+    udpRecvBufferBytes: s.size("udp-recv-buffer"),
+    maxMessageBytes: s.size("max-message-bytes"),
+    idleTimeoutMs: s.duration("idle-timeout"),
+    messageTimeoutMs: s.duration("message-timeout"),
+    handshakeTimeoutMs: s.duration("handshake-timeout"),
+    maxConnections: s.count("max-connections")!,
+    maxConnectionsPerPeer: s.count("max-connections-per-peer")!,
+    syslogTimeZone: timeZone,
+  };
+}
 
-  const spoolSync = values["spool-sync"] ?? "interval";
-  if (spoolSync !== "always" && spoolSync !== "interval" && spoolSync !== "os") {
-    throw new ConfigError(`--spool-sync "${spoolSync}" is not known: use always, interval or os`);
-  }
-  if (values.spool === undefined && (values["spool-sync"] ?? values["spool-max-bytes"])) {
-    throw new ConfigError("--spool-sync and --spool-max-bytes need --spool DIR");
-  }
-
-  if (
-    values.tls !== undefined &&
-    (values["tls-cert"] === undefined || values["tls-key"] === undefined)
-  ) {
-    throw new ConfigError("--tls needs --tls-cert FILE and --tls-key FILE (PEM)");
-  }
-  if (
-    values.tls === undefined &&
-    (values["tls-cert"] ?? values["tls-key"] ?? values["tls-client-ca"] ??
-      values["tls-max-version"])
-  ) {
-    throw new ConfigError(
-      "--tls-cert, --tls-key, --tls-client-ca and --tls-max-version need --tls HOST:PORT",
+function tlsInputPart(s: Settings): TlsInputConfig | null {
+  const address = s.address("tls", DEFAULT_TLS_PORT);
+  const [cert, key, clientCa] = [s.text("tls-cert"), s.text("tls-key"), s.text("tls-client-ca")];
+  if (address === null) {
+    const stray = ["tls-cert", "tls-key", "tls-client-ca", "tls-max-version"].find((f) =>
+      s.changed(f)
     );
-  }
-  const tlsMaxVersion = values["tls-max-version"] ?? "1.2";
-  if (tlsMaxVersion !== "1.2" && tlsMaxVersion !== "1.3") {
-    throw new ConfigError(`--tls-max-version "${tlsMaxVersion}" is not known: use 1.2 or 1.3`);
-  }
-  if ((values["http-tls-cert"] === undefined) !== (values["http-tls-key"] === undefined)) {
-    throw new ConfigError("--http-tls-cert and --http-tls-key go together: give both, or neither");
-  }
-  if (values.http === undefined && (values["http-tls-cert"] ?? values["http-token"])) {
-    throw new ConfigError("--http-tls-cert, --http-tls-key and --http-token need --http HOST:PORT");
-  }
-  for (const token of values["http-token"] ?? []) {
-    if (token.length < 16) {
+    if (stray !== undefined) {
       throw new ConfigError(
-        `An --http-token is ${token.length} characters long: use at least 16 (a UUID is fine)`,
+        `${s.label(stray)} needs --tls HOST:PORT (tls in [inputs]): syslog over TLS is off`,
       );
     }
+    return null;
   }
-
-  const logFormat = values["log-format"] ?? "text";
-  if (logFormat !== "text" && logFormat !== "json") {
-    throw new ConfigError(`--log-format "${logFormat}" is not known: use text or json`);
+  if (cert === null || key === null) {
+    throw new ConfigError("--tls needs --tls-cert FILE and --tls-key FILE (PEM)");
   }
+  const maxVersion = s.choice("tls-max-version") as TlsVersion;
+  return { address, cert, key, clientCa, maxVersion };
+}
 
-  const size = (flag: keyof typeof OPTIONS, fallback: number, min: number, max: number) => {
-    const raw = values[flag] as string | undefined;
-    if (raw === undefined) return fallback;
-    const n = parseSize(`--${flag}`, raw);
-    if (n < min || n > max) {
-      throw new ConfigError(`--${flag} "${raw}" must be from ${min} to ${max} bytes`);
-    }
-    return n;
-  };
-  const count = (flag: keyof typeof OPTIONS, fallback: number, max: number) => {
-    const raw = values[flag] as string | undefined;
-    return raw === undefined ? fallback : parseInteger(`--${flag}`, raw, 1, max);
-  };
-  const duration = (flag: keyof typeof OPTIONS, fallback: number) => {
-    const raw = values[flag] as string | undefined;
-    return raw === undefined ? fallback : parseDuration(`--${flag}`, raw);
-  };
-
-  const batchMaxBytes = size(
-    "batch-max-bytes",
-    LOGGLY_MAX_REQUEST_BYTES,
-    1024,
-    LOGGLY_MAX_REQUEST_BYTES,
-  );
-  const retryMaxDelayMs = duration("retry-max-delay", 60_000);
-  // Without its own flag, the first delay follows a shorter maximum down.
-  const retryInitialDelayMs = duration("retry-initial-delay", Math.min(500, retryMaxDelayMs));
+function deliveryPart(s: Settings): DeliveryConfig {
+  const batchMaxBytes = s.size("batch-max-bytes");
+  const queueMaxBytes = s.size("queue-max-bytes");
+  if (queueMaxBytes < batchMaxBytes) {
+    throw new ConfigError(
+      `${s.label("queue-max-bytes")} (${queueMaxBytes} bytes) must hold at least one batch: ` +
+        `make it at least --batch-max-bytes (${batchMaxBytes})`,
+    );
+  }
+  const retryMaxDelayMs = s.duration("retry-max-delay");
+  // Without a value of its own, the first delay follows a shorter maximum down.
+  const retryInitialDelayMs = s.given("retry-initial-delay")
+    ? s.duration("retry-initial-delay")
+    : Math.min(s.duration("retry-initial-delay"), retryMaxDelayMs);
   if (retryInitialDelayMs < 1 || retryMaxDelayMs < retryInitialDelayMs) {
     throw new ConfigError(
       `--retry-initial-delay (${retryInitialDelayMs}ms) must be at least 1ms and no longer than ` +
         `--retry-max-delay (${retryMaxDelayMs}ms)`,
     );
   }
-
-  const acceptTokens = readAcceptTokens(
-    values["accept-token"],
-    values["accept-token-file"],
-    sources,
-  )
-    .filter((t) => t.toLowerCase() !== token?.toLowerCase());
-
-  const config: Config = {
-    token,
-    acceptTokens,
-    udpRecvBufferBytes: size("udp-recv-buffer", 8 * 1024 * 1024, 4096, 2 ** 31 - 1),
-    udp: listen("--udp", values.udp),
-    tcp: listen("--tcp", values.tcp),
-    logglyUrl: parseLogglyUrl(values["loggly-url"] ?? "https://logs-01.loggly.com"),
-    tags,
-    verbosity: values.verbose?.length ?? 0,
-    logFormat,
-    dryRun,
-    syslogTimeZone: timeZone,
-    maxMessageBytes: size("max-message-bytes", 64 * 1024, 16, 64 * 1024 * 1024),
-    idleTimeoutMs: duration("idle-timeout", 600_000),
-    maxConnections: count("max-connections", 1000, 1_000_000),
-    maxConnectionsPerPeer: count("max-connections-per-peer", 100, 1_000_000),
-    messageTimeoutMs: duration("message-timeout", 60_000),
-    handshakeTimeoutMs: duration("handshake-timeout", 5_000),
-    shutdownTimeoutMs: duration("shutdown-timeout", 10_000),
-    deadLetterPath: values["dead-letter"] ?? null,
-    // Sized for the memory target of a minimal host (see the README): an outage longer than
-    // this buffers is --spool's job.
-    queueMaxEvents: count("queue-max-events", 20_000, 100_000_000),
-    queueMaxBytes: size("queue-max-bytes", 16 * 1024 * 1024, batchMaxBytes, 2 ** 40),
-    batchMaxEvents: count("batch-max-events", 1000, 1_000_000),
+  return {
+    batchMaxEvents: s.count("batch-max-events")!,
     batchMaxBytes,
-    lingerMs: duration("linger", 1000),
-    concurrency: count("concurrency", 4, 64),
+    lingerMs: s.duration("linger"),
+    concurrency: s.count("concurrency")!,
+    queueMaxEvents: s.count("queue-max-events")!,
+    queueMaxBytes,
     retryInitialDelayMs,
     retryMaxDelayMs,
-    spoolDir: values.spool ?? null,
-    spoolSync,
-    spoolMaxBytes: size("spool-max-bytes", 1024 ** 3, 1024 * 1024, 2 ** 50),
-    tls: values.tls === undefined
-      ? null
-      : parseListenAddress("--tls", values.tls, "0.0.0.0", DEFAULT_TLS_PORT),
-    tlsCert: values["tls-cert"] ?? null,
-    tlsKey: values["tls-key"] ?? null,
-    tlsClientCa: values["tls-client-ca"] ?? null,
-    tlsMaxVersion,
-    http: values.http === undefined ? null : parseListenAddress("--http", values.http, "127.0.0.1"),
-    httpTlsCert: values["http-tls-cert"] ?? null,
-    httpTlsKey: values["http-tls-key"] ?? null,
-    httpTokens: values["http-token"] ?? [],
-    httpMaxBodyBytes: size("http-max-body-bytes", 5_000_000, 1024, 64 * 1024 * 1024),
-    healthFailingAfterMs: duration("health-failing-after", 300_000),
+    deadLetterPath: s.text("dead-letter"),
+    shutdownTimeoutMs: s.duration("shutdown-timeout"),
   };
-  if (config.logglyUrl.startsWith("http://") && !isLoopbackUrl(config.logglyUrl)) {
-    notices.push("--loggly-url uses http://: the token and the events travel unencrypted");
+}
+
+function spoolPart(s: Settings): SpoolConfig | null {
+  const dir = s.text("spool");
+  if (dir === null) {
+    const stray = ["spool-sync", "spool-max-bytes"].find((f) => s.changed(f));
+    if (stray !== undefined) {
+      throw new ConfigError(`${s.label(stray)} needs --spool DIR (dir in [spool])`);
+    }
+    return null;
   }
-  if (!config.udp && !config.tcp && !config.tls && !config.http) {
-    throw new ConfigError("Both --udp and --tcp are off: the relay would receive nothing");
+  return { dir, sync: s.choice("spool-sync") as SpoolSync, maxBytes: s.size("spool-max-bytes") };
+}
+
+function httpPart(s: Settings): HttpConfig | null {
+  const listen = s.address("http");
+  const [cert, key] = [s.text("http-tls-cert"), s.text("http-tls-key")];
+  if ((cert === null) !== (key === null)) {
+    throw new ConfigError("--http-tls-cert and --http-tls-key go together: give both, or neither");
   }
-  if (config.http && !isLoopback(config.http.hostname) && !config.httpTlsCert) {
-    notices.push(
-      "--http listens beyond this host without TLS: tokens travel in clear; give " +
-        "--http-tls-cert and --http-tls-key",
-    );
+  const tokens = s.list("http-token");
+  if (listen === null) {
+    const stray = ["http-tls-cert", "http-tls-key", "http-token", "http-max-body-bytes"].find((
+      f,
+    ) => s.changed(f));
+    if (stray !== undefined) {
+      throw new ConfigError(`${s.label(stray)} needs --http HOST:PORT (listen in [http])`);
+    }
+    return null;
   }
-  return { kind: "run", config: Object.freeze(config), notices };
+  for (const token of tokens) {
+    if (token.length < 16) {
+      throw new ConfigError(
+        `An --http-token is ${token.length} characters long: use at least 16 (a UUID is fine)`,
+      );
+    }
+  }
+  return {
+    listen,
+    tls: cert === null || key === null ? null : { cert, key },
+    tokens,
+    maxBodyBytes: s.size("http-max-body-bytes"),
+    healthFailingAfterMs: s.duration("health-failing-after"),
+  };
+}
+
+function readTags(s: Settings): string[] {
+  const tags = s.list("tag");
+  for (const tag of tags) {
+    if (!isValidTag(tag)) {
+      throw new ConfigError(
+        `${s.label("tag")} "${tag}" is not a valid Loggly tag: use only letters, digits, "-", ` +
+          '"." and "_"',
+      );
+    }
+    if (tag.length > MAX_TAG_LENGTH) {
+      throw new ConfigError(
+        `${s.label("tag")} "${tag.slice(0, 20)}..." is ${tag.length} characters long: ` +
+          `use at most ${MAX_TAG_LENGTH}`,
+      );
+    }
+  }
+  const distinct = new Set(tags).size;
+  if (distinct > MAX_TAGS) {
+    throw new ConfigError(`${distinct} --tag values given: use at most ${MAX_TAGS}`);
+  }
+  return tags;
 }
 
 function argsErrorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   // node's messages are precise but verbose; keep their first sentence. A stray argument may be
   // a token that lost its flag (`--token= UUID`): never echo one.
-  return text.split(". To specify")[0].replace(/^Unknown option/, "Unknown flag")
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, REDACTED);
+  return redactTokens(text.split(". To specify")[0].replace(/^Unknown option/, "Unknown flag"));
 }
 
+function redactTokens(text: string): string {
+  return text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, REDACTED);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === "" ? undefined : value;
+}
+
+/** The config file of --config (or LOGGLY_RELAY_CONFIG), else the default one if it exists. */
+function readConfigFile(path: string | undefined, sources: ConfigSources): ConfigFile | null {
+  if (path !== undefined) return parseConfigFile(path, readFile("--config", path, sources));
+  let text: string;
+  try {
+    text = sources.readTextFile(DEFAULT_CONFIG_PATH);
+  } catch (error) {
+    // Absent, or outside what this build may read: as if there were none.
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotCapable) {
+      return null;
+    }
+    throw new ConfigError(unreadable("the config file", DEFAULT_CONFIG_PATH, error));
+  }
+  return parseConfigFile(DEFAULT_CONFIG_PATH, text);
+}
+
+const ORIGIN_RANK = { flag: 0, env: 1, credential: 2, file: 3, default: 4, legacy: 5 };
+
+/**
+ * The token, from (first found) a flag, the environment, a systemd credential, the config file
+ * or syslog2loggly's file; `--token` before `--token-file` from the same source.
+ */
 function readToken(
-  flag: string | undefined,
-  file: string | undefined,
+  s: Settings,
   sources: ConfigSources,
   legacy: LegacyConfig,
-): string | null {
-  let token: string | undefined;
-  let origin: string;
-  if (flag !== undefined) {
-    [token, origin] = [flag, "--token"];
-  } else if (file !== undefined) {
-    [token, origin] = [readFile("--token-file", file, sources).trim(), `--token-file ${file}`];
-  } else if ((sources.env("LOGGLY_TOKEN") ?? "") !== "") {
-    [token, origin] = [sources.env("LOGGLY_TOKEN"), "LOGGLY_TOKEN"];
-  } else {
-    [token, origin] = [legacy.apikey, `apikey= in ${legacy.path}`];
+): { token: string | null; origin: TokenOrigin | null } {
+  const candidates: { rank: number; read: () => [string, string]; origin: TokenOrigin }[] = [];
+  const direct = s.get("token");
+  if (s.given("token")) {
+    candidates.push({
+      rank: ORIGIN_RANK[direct.origin.from],
+      read: () => [s.text("token")!, s.label("token")],
+      origin: direct.origin,
+    });
   }
-  if (token === undefined || token === "") return null;
-  return checkToken(token, origin);
+  const fromFile = s.get("token-file");
+  if (s.given("token-file")) {
+    const path = s.text("token-file")!;
+    const label = `${s.label("token-file")} ${path}`;
+    candidates.push({
+      rank: ORIGIN_RANK[fromFile.origin.from] + 0.5,
+      read: () => [readFile(s.label("token-file"), path, sources).trim(), label],
+      origin: fromFile.origin,
+    });
+  }
+  const credentials = nonEmpty(sources.env("CREDENTIALS_DIRECTORY"));
+  if (credentials !== undefined) {
+    const path = `${credentials}/${TOKEN_CREDENTIAL}`;
+    let text: string | null = null;
+    try {
+      text = sources.readTextFile(path);
+    } catch {
+      // no such credential: the unit did not load one
+    }
+    if (text !== null) {
+      candidates.push({
+        rank: ORIGIN_RANK.credential,
+        read: () => [text!.trim(), `the systemd credential ${path}`],
+        origin: { from: "credential", path },
+      });
+    }
+  }
+  if (legacy.apikey !== undefined && legacy.apikey !== "") {
+    candidates.push({
+      rank: ORIGIN_RANK.legacy,
+      read: () => [legacy.apikey!, `apikey= in ${legacy.path}`],
+      origin: { from: "legacy", path: legacy.path },
+    });
+  }
+  candidates.sort((a, b) => a.rank - b.rank);
+  const first = candidates[0];
+  if (first === undefined) return { token: null, origin: null };
+  const [token, label] = first.read();
+  if (token === "") return { token: null, origin: null };
+  return { token: checkToken(token, label), origin: first.origin };
 }
 
 /** `token` if it is a Loggly customer token; else an error naming `origin`, never the token. */
@@ -409,29 +527,25 @@ function checkToken(token: string, origin: string): string {
   return token;
 }
 
-/** The --accept-token values and the tokens of --accept-token-file (one a line, # comments). */
-function readAcceptTokens(
-  flags: string[] | undefined,
-  file: string | undefined,
-  sources: ConfigSources,
-): string[] {
-  const tokens = (flags ?? []).map((t) => checkToken(t.trim(), "--accept-token"));
-  if (file !== undefined) {
-    readFile("--accept-token-file", file, sources).split(/\r?\n/).forEach((raw, index) => {
+/** The accepted tokens and those of the accept-token file (one a line, # comments). */
+function readAcceptTokens(s: Settings, sources: ConfigSources): string[] {
+  const tokens = s.list("accept-token").map((t) => checkToken(t.trim(), s.label("accept-token")));
+  const file = s.text("accept-token-file");
+  if (file !== null) {
+    const label = s.label("accept-token-file");
+    readFile(label, file, sources).split(/\r?\n/).forEach((raw, index) => {
       const line = raw.replace(/#.*/, "").trim();
-      if (line !== "") {
-        tokens.push(checkToken(line, `--accept-token-file ${file} line ${index + 1}`));
-      }
+      if (line !== "") tokens.push(checkToken(line, `${label} ${file} line ${index + 1}`));
     });
   }
   return [...new Set(tokens)];
 }
 
-function readFile(flag: string, path: string, sources: ConfigSources): string {
+function readFile(label: string, path: string, sources: ConfigSources): string {
   try {
     return sources.readTextFile(path);
   } catch (error) {
-    throw new ConfigError(unreadable(flag, path, error));
+    throw new ConfigError(unreadable(label, path, error));
   }
 }
 
@@ -449,17 +563,17 @@ interface LegacyConfig {
  * (syslog2loggly ignored them too).
  */
 function readLegacyConfig(
-  values: { config?: string; token?: string; "token-file"?: string },
+  s: Settings,
   sources: ConfigSources,
   notices: string[],
 ): LegacyConfig {
-  let path = values.config;
+  let path = s.text("syslog2loggly-config");
   let text: string;
-  if (path !== undefined) {
+  if (path !== null) {
     text = readFile("-f", path, sources);
   } else {
-    if (values.token !== undefined || values["token-file"] !== undefined) return { path: "-f" };
-    if ((sources.env("LOGGLY_TOKEN") ?? "") !== "") return { path: "-f" };
+    if (s.given("token") || s.given("token-file")) return { path: "-f" };
+    if (nonEmpty(sources.env("CREDENTIALS_DIRECTORY")) !== undefined) return { path: "-f" };
     path = LEGACY_CONFIG_PATH;
     try {
       text = sources.readTextFile(path);
@@ -489,23 +603,26 @@ function readLegacyConfig(
   return out;
 }
 
-function parseLogglyUrl(value: string): string {
+function checkPort(label: string, value: string): string {
+  if (!/^\d+$/.test(value.trim()) || Number(value) > 65535) {
+    throw new ConfigError(`${label} "${value}" must be a whole number from 0 to 65535`);
+  }
+  return value.trim();
+}
+
+function parseLogglyUrl(label: string, value: string): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(
-      `--loggly-url "${value}" is not a URL: use e.g. https://logs-01.loggly.com`,
-    );
+    throw new ConfigError(`${label} "${value}" is not a URL: use e.g. https://logs-01.loggly.com`);
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ConfigError(
-      `--loggly-url "${value}" must start with https:// (or http:// for tests)`,
-    );
+    throw new ConfigError(`${label} "${value}" must start with https:// (or http:// for tests)`);
   }
   if (url.search || url.hash || url.username || url.password) {
     throw new ConfigError(
-      `--loggly-url "${value}" must be a base URL without query, fragment or credentials`,
+      `${label} "${redactTokens(value)}" must be a base URL without query, fragment or credentials`,
     );
   }
   return url.href.replace(/\/+$/, "");
@@ -514,4 +631,12 @@ function parseLogglyUrl(value: string): string {
 function isLoopbackUrl(url: string): boolean {
   const host = new URL(url).hostname;
   return host === "localhost" || host.startsWith("127.") || host === "[::1]";
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }

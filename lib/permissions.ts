@@ -30,16 +30,36 @@ export const LISTEN_HOSTS: readonly string[] = [
   "localhost",
 ];
 
+/**
+ * Where certificates and credentials are commonly kept, read-only: the system's TLS folders
+ * (Debian `/etc/ssl`, Red Hat `/etc/pki`), certbot's `/etc/letsencrypt` (its `live/` links point
+ * into `archive/` beside it), and systemd's credentials (`LoadCredential=` under
+ * `/run/credentials/UNIT`).
+ */
+export const CERTIFICATE_FOLDERS: readonly string[] = [
+  "/etc/ssl",
+  "/etc/pki",
+  "/etc/letsencrypt",
+  "/run/credentials",
+];
+
 /** The folders of a release build: configuration (read) and state (read and write). */
 export function releaseFolders(target: string): { config: string[]; state: string } {
   if (target.includes("windows")) {
     return { config: ["C:\\ProgramData\\loggly-relay"], state: "C:\\ProgramData\\loggly-relay" };
   }
   return {
-    config: ["/etc/loggly-relay", "/etc/syslog2loggly.conf"],
+    config: ["/etc/loggly-relay", "/etc/syslog2loggly.conf", ...CERTIFICATE_FOLDERS],
     state: "/var/lib/loggly-relay",
   };
 }
+
+/** The variables a release build reads: the token, every option's, and systemd's credentials. */
+export const RELEASE_ENV: readonly string[] = [
+  "LOGGLY_TOKEN",
+  "LOGGLY_RELAY_*",
+  "CREDENTIALS_DIRECTORY",
+];
 
 /** The scope of a release build for `target` (a `deno compile --target` triple). */
 export function releaseScope(target: string, logglyHost: string = LOGGLY_HOST): PermissionScope {
@@ -48,7 +68,7 @@ export function releaseScope(target: string, logglyHost: string = LOGGLY_HOST): 
     read: [...new Set([...config, state])],
     write: [state],
     net: [...LISTEN_HOSTS, logglyHost],
-    env: ["LOGGLY_TOKEN"],
+    env: [...RELEASE_ENV],
   };
 }
 

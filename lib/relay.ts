@@ -81,20 +81,21 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const metrics = deps.metrics ?? new Metrics();
   const now = deps.now ?? Date.now;
   const log = logger("relay");
-  if (config.deadLetterPath !== null) assertWritable("--dead-letter", config.deadLetterPath);
-  if (!config.dryRun) assertReachable(config.logglyUrl);
+  const { loggly, inputs, delivery } = config;
+  if (delivery.deadLetterPath !== null) assertWritable("--dead-letter", delivery.deadLetterPath);
+  if (!loggly.dryRun) assertReachable(loggly.url);
   // What a spool holds in memory (and where inputs feel back-pressure while Loggly keeps up):
   // at least one full batch, at most --queue-max-bytes.
   const spoolMemory = Math.min(
-    config.queueMaxBytes,
-    Math.max(SPOOL_CACHE_BYTES, config.batchMaxBytes),
+    delivery.queueMaxBytes,
+    Math.max(SPOOL_CACHE_BYTES, delivery.batchMaxBytes),
   );
-  const queue: EventQueue = config.spoolDir === null
-    ? new MemoryQueue(config.queueMaxEvents, config.queueMaxBytes)
+  const queue: EventQueue = config.spool === null
+    ? new MemoryQueue(delivery.queueMaxEvents, delivery.queueMaxBytes)
     : openSpool({
-      dir: config.spoolDir,
-      sync: config.spoolSync,
-      maxBytes: config.spoolMaxBytes,
+      dir: config.spool.dir,
+      sync: config.spool.sync,
+      maxBytes: config.spool.maxBytes,
       cacheBytes: spoolMemory,
       memoryBytes: spoolMemory,
       outage: () => drain.failingSince !== null,
@@ -102,39 +103,39 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       log: logger("spool"),
     });
   const ingest = new Ingest({
-    tags: config.tags,
-    timeZone: config.syslogTimeZone,
+    tags: loggly.tags,
+    timeZone: inputs.syslogTimeZone,
     maxEventBytes: LOGGLY_MAX_EVENT_BYTES,
     now: () => new Date(now()),
     metrics,
     throttle: new Throttle(PROBLEM_LOG_INTERVAL_MS, now),
     log: logger("input"),
     queue,
-    tokens: new TokenPolicy(config.token, config.acceptTokens),
+    tokens: new TokenPolicy(loggly.token, loggly.acceptTokens),
   });
   // Deno's fetch only when a proxy is set (it honours HTTPS_PROXY): see http1.ts.
-  const transport = deps.fetch !== undefined || config.dryRun || proxyConfigured(readEnv)
+  const transport = deps.fetch !== undefined || loggly.dryRun || proxyConfigured(readEnv)
     ? null
     : http1Client();
-  const drain: Drain = config.dryRun
+  const drain: Drain = loggly.dryRun || loggly.token === null
     ? new DryRunDrain(queue, deps.stdout ?? Deno.stdout.writable)
     : new Sender(queue, {
-      url: config.logglyUrl,
-      token: config.token!,
+      url: loggly.url,
+      token: loggly.token,
       fetch: deps.fetch ?? transport?.fetch ?? fetch,
       now,
       random: deps.random ?? Math.random,
-      batchMaxEvents: config.batchMaxEvents,
-      batchMaxBytes: config.batchMaxBytes,
-      lingerMs: config.lingerMs,
-      concurrency: config.concurrency,
-      retryInitialDelayMs: config.retryInitialDelayMs,
-      retryMaxDelayMs: config.retryMaxDelayMs,
+      batchMaxEvents: delivery.batchMaxEvents,
+      batchMaxBytes: delivery.batchMaxBytes,
+      lingerMs: delivery.lingerMs,
+      concurrency: delivery.concurrency,
+      retryInitialDelayMs: delivery.retryInitialDelayMs,
+      retryMaxDelayMs: delivery.retryMaxDelayMs,
       deadLetter: makeDeadLetter(
-        config.deadLetterPath,
+        delivery.deadLetterPath,
         metrics,
         logger("sender"),
-        makeRedactor([config.token, ...config.acceptTokens]),
+        makeRedactor([loggly.token, ...loggly.acceptTokens]),
       ),
       metrics,
     });
@@ -142,73 +143,73 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     ingest,
     metrics,
     log: logger("input"),
-    maxMessageBytes: config.maxMessageBytes,
+    maxMessageBytes: inputs.maxMessageBytes,
   };
   const streamOptions = {
-    session: { idleTimeoutMs: config.idleTimeoutMs, messageTimeoutMs: config.messageTimeoutMs },
+    session: { idleTimeoutMs: inputs.idleTimeoutMs, messageTimeoutMs: inputs.messageTimeoutMs },
     limits: {
-      maxConnections: config.maxConnections,
-      maxPerPeer: config.maxConnectionsPerPeer,
+      maxConnections: inputs.maxConnections,
+      maxPerPeer: inputs.maxConnectionsPerPeer,
       placeWaitMs: PLACE_WAIT_MS,
     },
   };
   const bound: Partial<Record<"udp" | "tcp" | "tls" | "http", Listener>> = {};
   let tlsListener: TlsListener | null = null;
   try {
-    if (config.udp) {
-      const udp = config.udp;
+    if (inputs.udp) {
+      const udp = inputs.udp;
       bound.udp = await bind("udp", udp, () =>
         listenUdp(udp, {
           ingest,
           metrics,
           log: logger("input"),
-          maxMessageBytes: config.maxMessageBytes,
-          recvBufferBytes: config.udpRecvBufferBytes,
+          maxMessageBytes: inputs.maxMessageBytes,
+          recvBufferBytes: inputs.udpRecvBufferBytes,
         }));
     }
-    if (config.tcp) {
-      const tcp = config.tcp;
+    if (inputs.tcp) {
+      const tcp = inputs.tcp;
       bound.tcp = await bind("tcp", tcp, () => listenTcp(tcp, listenerDeps, streamOptions));
     }
-    if (config.tls) {
-      const address = config.tls;
-      const files = { cert: config.tlsCert!, key: config.tlsKey!, clientCa: config.tlsClientCa };
+    if (inputs.tls) {
+      const { address, cert, key, clientCa, maxVersion } = inputs.tls;
+      const files = { cert, key, clientCa };
       tlsListener = await bind(
         "tls",
         address,
         () =>
           listenTls(address, listenerDeps, files, {
             ...streamOptions,
-            maxVersion: config.tlsMaxVersion,
-            handshakeTimeoutMs: config.handshakeTimeoutMs,
+            maxVersion,
+            handshakeTimeoutMs: inputs.handshakeTimeoutMs,
           }),
       );
       bound.tls = tlsListener;
     }
     if (config.http) {
-      const http = config.http;
-      const tls = config.httpTlsCert === null
+      const { listen: http, tokens: httpTokens, healthFailingAfterMs } = config.http;
+      const tls = config.http.tls === null
         ? null
-        : readTlsFiles(config.httpTlsCert, config.httpTlsKey!);
+        : readTlsFiles(config.http.tls.cert, config.http.tls.key);
       const app = createHttpApp({
         ingest,
         queue,
         metrics,
         log: logger("http"),
         pathTokens: [
-          ...(config.token ? [config.token] : []),
-          ...config.httpTokens,
-          ...config.acceptTokens,
+          ...(loggly.token ? [loggly.token] : []),
+          ...httpTokens,
+          ...loggly.acceptTokens,
         ],
-        accountTokens: config.acceptTokens,
-        bearerTokens: config.httpTokens,
+        accountTokens: loggly.acceptTokens,
+        bearerTokens: httpTokens,
         loopback: isLoopback(http.hostname),
-        maxBodyBytes: config.httpMaxBodyBytes,
-        unhealthy: () => unhealthy(queue, drain, now(), config.healthFailingAfterMs),
+        maxBodyBytes: config.http.maxBodyBytes,
+        unhealthy: () => unhealthy(queue, drain, now(), healthFailingAfterMs),
       });
       bound.http = await bind("http", http, () =>
         serveHttp(http, app, tls, {
-          handshakeTimeoutMs: config.handshakeTimeoutMs,
+          handshakeTimeoutMs: inputs.handshakeTimeoutMs,
           log: logger("http"),
           onHandshakeTimeout: (peer) =>
             ingest.connectionClosed(
@@ -231,11 +232,11 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   metrics.observe(M.queueBytes, () => queue.heldBytes);
   observeProcess(metrics);
   for (const [kind, l] of Object.entries(bound)) {
-    const what = kind === "http" ? (config.httpTlsCert ? "HTTPS" : "HTTP") : `syslog over ${kind}`;
+    const what = kind === "http" ? (config.http?.tls ? "HTTPS" : "HTTP") : `syslog over ${kind}`;
     log.info("Listening for {what} on {address}", { what, address: formatAddress(l.address) });
   }
   const [udp, tcp] = [bound.udp ?? null, bound.tcp ?? null];
-  const shutdown = async (timeoutMs = config.shutdownTimeoutMs): Promise<Leftover> => {
+  const shutdown = async (timeoutMs = delivery.shutdownTimeoutMs): Promise<Leftover> => {
     await Promise.all(listeners.map((l) => l.close()));
     const { unsent, inFlight } = await drain.stop(timeoutMs);
     transport?.close();
@@ -250,11 +251,11 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     tls: bound.tls?.address ?? null,
     http: bound.http?.address ?? null,
     metrics,
-    durable: config.spoolDir !== null,
+    durable: config.spool !== null,
     reload() {
       tlsListener?.reload();
     },
-    async stop(timeoutMs = config.shutdownTimeoutMs) {
+    async stop(timeoutMs = delivery.shutdownTimeoutMs) {
       const left = await shutdown(timeoutMs);
       return left.unsent + left.inFlight - left.notSpooled;
     },

@@ -1,82 +1,64 @@
+/**
+ * The `--help` text, derived from the option table: one line (or a few, wrapped) per option,
+ * with its default, in the table's sections.
+ *
+ * @module
+ */
+import { envName, fileKey, OPTIONS, type OptionSpec, SECTION_TITLES } from "./options.ts";
 import { VERSION } from "./version.ts";
 
-/** The hand-written `--help` text. */
-export const USAGE =
-  `loggly-relay ${VERSION}: receive syslog (UDP, TCP) and HTTP events and forward them to Loggly in batches.
+const WIDTH = 100;
+const COLUMN = 29;
 
-Usage: loggly-relay --token TOKEN [options]
+/** The help text. */
+export function usage(): string {
+  const out = [
+    `loggly-relay ${VERSION}: receive syslog (UDP, TCP, TLS) and HTTP events and forward them`,
+    "to Loggly in batches, with retries and an optional spool on disk.",
+    "",
+    "Usage: loggly-relay --token TOKEN [options]",
+    "       loggly-relay check-config [options]   validate, print the effective settings, exit",
+    "       loggly-relay --dump-config            print a config file of every default",
+  ];
+  const sections = [...new Set(OPTIONS.map((o) => o.section ?? "command"))];
+  for (const section of sections) {
+    out.push("", SECTION_TITLES[section]);
+    for (const option of OPTIONS.filter((o) => (o.section ?? "command") === section)) {
+      out.push(...optionLines(option));
+    }
+  }
+  out.push(
+    "",
+    "DUR is 500ms, 10s, 5m or a number of seconds; SIZE is bytes, or 64KiB, 5MB, 1GiB.",
+    "All but the command-line-only options are also read from the environment, as LOGGLY_RELAY_",
+    `and the flag (e.g. ${envName(OPTIONS[4])}), and from the config file, as the key of its`,
+    `table (e.g. [${OPTIONS[4].section}] ${fileKey(OPTIONS[4])}). A flag beats the environment, ` +
+      "which beats the file.",
+  );
+  return out.join("\n") + "\n";
+}
 
-Loggly
-  -k, --token TOKEN          Loggly customer token (or env LOGGLY_TOKEN, or --token-file)
-      --token-file FILE      read the token from FILE
-      --accept-token TOKEN   also forward events that name this other Loggly account's token
-                             (repeatable); others are refused and counted
-      --accept-token-file FILE  tokens to accept, one a line
-      --loggly-url URL       Loggly base URL (default https://logs-01.loggly.com)
-      --tag TAG              tag every event (repeatable; letters, digits, - . _)
-      --dry-run              print the JSON events to stdout instead of sending them
-
-Inputs
-      --udp HOST:PORT        syslog over UDP (default 0.0.0.0:5140; "off" to disable)
-      --tcp HOST:PORT        syslog over TCP (default 0.0.0.0:5140; "off" to disable)
-  -p, --port PORT            port of both UDP and TCP (syslog2loggly's flag)
-      --udp-recv-buffer SIZE the relay's own buffer of UDP datagrams read but not yet parsed
-                             (default 8MiB; more are dropped and counted); the kernel's is extra
-      --tls HOST:PORT        syslog over TLS, RFC 5425 (off by default; port 6514 if omitted)
-      --tls-cert FILE        PEM certificate chain for --tls (re-read on SIGHUP)
-      --tls-key FILE         PEM private key for --tls
-      --tls-client-ca FILE   require client certificates issued by a CA in FILE
-      --tls-max-version V    1.2 (default) or 1.3; 1.3 can lose the last messages of
-                             senders that close at once (see README)
-      --max-message-bytes SIZE  longer messages are truncated and marked (default 64KiB)
-      --idle-timeout DUR     close TCP/TLS connections idle this long (default 10m; 0 = never)
-      --message-timeout DUR  close a connection that takes longer to finish a message (60s)
-      --handshake-timeout DUR  close a TLS connection (syslog or HTTPS) that has not finished
-                             its handshake this long after it got a place (default 5s; 0 = never)
-      --max-connections N    connections per input, waiting ones included (TCP, TLS; default 1000)
-      --max-connections-per-peer N  connections read at once per sender address and input
-                             (default 100); more wait unread, up to 2s, for one to end
-      --syslog-timezone TZ   zone of RFC 3164 stamps, which carry none (default UTC)
-
-Delivery
-      --batch-max-events N   events per request (default 1000)
-      --batch-max-bytes SIZE bytes per request (default and maximum 5MB)
-      --linger DUR           send a partial batch after this long (default 1s)
-      --concurrency N        requests in flight (default 4)
-      --queue-max-events N   events held in memory before back-pressure (default 20000)
-      --queue-max-bytes SIZE bytes held in memory before back-pressure (default 16MiB)
-      --retry-initial-delay DUR  first retry delay (default 500ms; retries while Loggly fails
-                             are at most 5s apart, see README)
-      --retry-max-delay DUR  retry delay after 401/403/404 (a bad token or URL; default 60s)
-      --dead-letter FILE     append events Loggly refused (4xx) here as NDJSON
-      --shutdown-timeout DUR time to flush on SIGINT/SIGTERM (default 10s)
-
-HTTP input (off by default)
-      --http HOST:PORT       Loggly-compatible /inputs and /bulk, /v1/events, /healthz, /metrics
-                             (a bare port listens on 127.0.0.1)
-      --http-tls-cert FILE   serve HTTPS with this PEM certificate chain ...
-      --http-tls-key FILE    ... and this PEM key
-      --http-token TOKEN     also accept TOKEN in Loggly paths; required as a bearer token on
-                             /v1/events (and on /healthz, /metrics beyond loopback) when given
-      --http-max-body-bytes SIZE  largest request body, after gzip (default 5MB)
-      --health-failing-after DUR  /healthz answers 503 once every delivery failed this long (5m)
-
-Durable spool (off: events are held in memory only)
-      --spool DIR            keep events on disk until Loggly accepts them (SQLite, WAL)
-      --spool-sync POLICY    always, interval (default) or os: what a power cut can lose
-      --spool-max-bytes SIZE events held on disk before back-pressure (default 1GiB)
-
-The relay's own logs (stderr)
-  -v, --verbose              more detail (repeat for more)
-      --log-format FORMAT    text (default) or json
-
-Other
-  -f FILE                    read a syslog2loggly config file (apikey=..., port=...); without a
-                             token, /etc/syslog2loggly.conf is read when it exists
-  -D                         accepted for syslog2loggly; runs in the foreground (see README)
-  -h, --help                 show this help
-      --version              show the version
-
-DUR is 500ms, 10s, 5m or a number of seconds; SIZE is bytes, or 64KiB, 5MB, 1GiB.
-Flags override LOGGLY_TOKEN, which overrides -f.
-`;
+function optionLines(option: OptionSpec): string[] {
+  const short = option.short ? `-${option.short}, ` : "    ";
+  const arg = option.arg ? ` ${option.arg}` : "";
+  const head = `  ${short}--${option.flag}${arg}`;
+  const shown = option.default !== null && option.kind.type !== "switch" &&
+      option.kind.type !== "level"
+    ? ` (default ${option.default})`
+    : "";
+  const words = `${option.help}${shown}`.split(" ");
+  const lines: string[] = [];
+  let line = head.length < COLUMN ? head.padEnd(COLUMN) : `${head} `;
+  let empty = true;
+  for (const word of words) {
+    if (!empty && line.length + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = " ".repeat(COLUMN);
+      empty = true;
+    }
+    line += (empty ? "" : " ") + word;
+    empty = false;
+  }
+  lines.push(line);
+  return lines;
+}

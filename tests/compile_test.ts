@@ -31,13 +31,21 @@ Deno.test("compile: every target gets the narrow permissions and nothing more", 
     const args = compileArgs(o, target);
     const windows = target.includes("windows");
     const state = windows ? "C:\\ProgramData\\loggly-relay" : "/var/lib/loggly-relay";
-    const read = windows ? [state] : ["/etc/loggly-relay", "/etc/syslog2loggly.conf", state];
+    const read = windows ? [state] : [
+      "/etc/loggly-relay",
+      "/etc/syslog2loggly.conf",
+      "/etc/ssl",
+      "/etc/pki",
+      "/etc/letsencrypt",
+      "/run/credentials",
+      state,
+    ];
     assert.deepEqual(args.filter((a) => a.startsWith("--allow-") || a === "--no-prompt"), [
       "--no-prompt",
       `--allow-read=${read.join(",")}`,
       `--allow-write=${state}`,
       "--allow-net=0.0.0.0,[::],127.0.0.1,[::1],localhost,logs-01.loggly.com",
-      "--allow-env=LOGGLY_TOKEN",
+      "--allow-env=LOGGLY_TOKEN,LOGGLY_RELAY_*,CREDENTIALS_DIRECTORY",
     ]);
     assert.ok(!args.some((a) => /^(-A|--allow-all|--allow-(run|ffi|sys))/.test(a)));
     // The one unstable API: Deno.listenDatagram, for UDP.
@@ -109,7 +117,8 @@ Deno.test("compile: --loggly-url, --listen, --read and --write widen only what t
   );
   assert.ok(
     args.includes(
-      "--allow-read=/etc/loggly-relay,/etc/syslog2loggly.conf,/var/lib/loggly-relay,/opt/certs,/srv/spool",
+      "--allow-read=/etc/loggly-relay,/etc/syslog2loggly.conf,/etc/ssl,/etc/pki,/etc/letsencrypt," +
+        "/run/credentials,/var/lib/loggly-relay,/opt/certs,/srv/spool",
     ),
   );
   assert.ok(args.includes("--allow-write=/var/lib/loggly-relay,/srv/spool"));

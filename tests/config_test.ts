@@ -7,23 +7,14 @@ import {
   LOGGLY_MAX_REQUEST_BYTES,
   parseCommand,
 } from "../lib/config.ts";
+import { DEFAULT_CONFIG_PATH } from "../lib/options.ts";
+import { configSources as sources } from "./helpers.ts";
 import { parseDuration, parseListenAddress, parseSize } from "../lib/units.ts";
 
 const TOKEN = "0b6d4f7e-1a2b-4c3d-9e8f-123456789abc";
 const TOKEN_2 = "11111111-2222-4333-8444-555555555555";
 const TOKEN_3 = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
 const TOKEN_4 = "99999999-8888-4777-8666-555555555555";
-
-/** Sources with the given environment and files (path -> text); a missing file throws. */
-function sources(env: Record<string, string> = {}, files: Record<string, string> = {}) {
-  return {
-    env: (name: string) => env[name],
-    readTextFile: (path: string) => {
-      if (!(path in files)) throw new Deno.errors.NotFound(`No such file: ${path}`);
-      return files[path];
-    },
-  } satisfies ConfigSources;
-}
 
 function command(args: string[], src: ConfigSources = sources()): Command {
   return parseCommand(args, src);
@@ -63,27 +54,27 @@ function assertConfigError(
 
 Deno.test("defaults: listen on 0.0.0.0:5140 for UDP and TCP, send to Loggly in 1000/5MB batches", () => {
   const c = config();
-  assert.equal(c.token, TOKEN);
-  assert.deepEqual(c.udp, { hostname: "0.0.0.0", port: 5140 });
-  assert.deepEqual(c.tcp, { hostname: "0.0.0.0", port: 5140 });
-  assert.equal(c.logglyUrl, "https://logs-01.loggly.com");
-  assert.deepEqual(c.tags, []);
-  assert.equal(c.verbosity, 0);
-  assert.equal(c.logFormat, "text");
-  assert.equal(c.dryRun, false);
-  assert.equal(c.syslogTimeZone, "UTC");
-  assert.equal(c.maxMessageBytes, 64 * 1024);
-  assert.equal(c.batchMaxEvents, 1000);
-  assert.equal(c.batchMaxBytes, LOGGLY_MAX_REQUEST_BYTES);
-  assert.equal(c.lingerMs, 1000);
-  assert.equal(c.concurrency, 4);
-  assert.equal(c.queueMaxEvents, 20_000);
-  assert.equal(c.queueMaxBytes, 16 * 1024 * 1024);
-  assert.equal(c.retryInitialDelayMs, 500);
-  assert.equal(c.retryMaxDelayMs, 60_000);
-  assert.equal(c.idleTimeoutMs, 600_000);
-  assert.equal(c.shutdownTimeoutMs, 10_000);
-  assert.equal(c.deadLetterPath, null);
+  assert.equal(c.loggly.token, TOKEN);
+  assert.deepEqual(c.inputs.udp, { hostname: "0.0.0.0", port: 5140 });
+  assert.deepEqual(c.inputs.tcp, { hostname: "0.0.0.0", port: 5140 });
+  assert.equal(c.loggly.url, "https://logs-01.loggly.com");
+  assert.deepEqual(c.loggly.tags, []);
+  assert.equal(c.log.verbosity, 0);
+  assert.equal(c.log.format, "text");
+  assert.equal(c.loggly.dryRun, false);
+  assert.equal(c.inputs.syslogTimeZone, "UTC");
+  assert.equal(c.inputs.maxMessageBytes, 64 * 1024);
+  assert.equal(c.delivery.batchMaxEvents, 1000);
+  assert.equal(c.delivery.batchMaxBytes, LOGGLY_MAX_REQUEST_BYTES);
+  assert.equal(c.delivery.lingerMs, 1000);
+  assert.equal(c.delivery.concurrency, 4);
+  assert.equal(c.delivery.queueMaxEvents, 20_000);
+  assert.equal(c.delivery.queueMaxBytes, 16 * 1024 * 1024);
+  assert.equal(c.delivery.retryInitialDelayMs, 500);
+  assert.equal(c.delivery.retryMaxDelayMs, 60_000);
+  assert.equal(c.inputs.idleTimeoutMs, 600_000);
+  assert.equal(c.delivery.shutdownTimeoutMs, 10_000);
+  assert.equal(c.delivery.deadLetterPath, null);
 });
 
 Deno.test("defaults: no notices", () => {
@@ -93,8 +84,9 @@ Deno.test("defaults: no notices", () => {
 Deno.test("returned config is frozen", () => {
   const c = config();
   assert.ok(Object.isFrozen(c));
+  assert.ok(Object.isFrozen(c.delivery) && Object.isFrozen(c.inputs.udp));
   assert.throws(() => {
-    (c as { lingerMs: number }).lingerMs = 5;
+    (c.delivery as { lingerMs: number }).lingerMs = 5;
   }, TypeError);
 });
 
@@ -110,26 +102,26 @@ Deno.test("--version gives the version kind, even without a token", () => {
 // ---------------------------------------------------------------- token
 
 Deno.test("token: -k and --token are the same flag", () => {
-  assert.equal(run(["-k", TOKEN]).config.token, TOKEN);
+  assert.equal(run(["-k", TOKEN]).config.loggly.token, TOKEN);
 });
 
 Deno.test("token: from LOGGLY_TOKEN when no flag is given", () => {
-  assert.equal(run([], sources({ LOGGLY_TOKEN: TOKEN })).config.token, TOKEN);
+  assert.equal(run([], sources({ LOGGLY_TOKEN: TOKEN })).config.loggly.token, TOKEN);
 });
 
 Deno.test("token: --token-file is read and trimmed", () => {
   const src = sources({}, { "/t": `  ${TOKEN}\n` });
-  assert.equal(run(["--token-file", "/t"], src).config.token, TOKEN);
+  assert.equal(run(["--token-file", "/t"], src).config.loggly.token, TOKEN);
 });
 
 Deno.test("token: precedence is flag > token-file > env > -f apikey", () => {
   const src = sources({ LOGGLY_TOKEN: TOKEN_3 }, { "/t": TOKEN_2, "/conf": `apikey=${TOKEN_4}` });
   const all = ["--token", TOKEN, "--token-file", "/t", "-f", "/conf"];
-  assert.equal(run(all, src).config.token, TOKEN);
-  assert.equal(run(all.slice(2), src).config.token, TOKEN_2);
-  assert.equal(run(all.slice(4), src).config.token, TOKEN_3);
+  assert.equal(run(all, src).config.loggly.token, TOKEN);
+  assert.equal(run(all.slice(2), src).config.loggly.token, TOKEN_2);
+  assert.equal(run(all.slice(4), src).config.loggly.token, TOKEN_3);
   assert.equal(
-    run(all.slice(4), sources({}, { "/conf": `apikey=${TOKEN_4}` })).config.token,
+    run(all.slice(4), sources({}, { "/conf": `apikey=${TOKEN_4}` })).config.loggly.token,
     TOKEN_4,
   );
 });
@@ -148,8 +140,8 @@ Deno.test("token: an empty LOGGLY_TOKEN counts as missing", () => {
 
 Deno.test("token: --dry-run needs no token", () => {
   const { config } = run(["--dry-run"]);
-  assert.equal(config.dryRun, true);
-  assert.equal(config.token, null);
+  assert.equal(config.loggly.dryRun, true);
+  assert.equal(config.loggly.token, null);
 });
 
 Deno.test("token: a non-UUID token is refused without echoing the secret", () => {
@@ -170,30 +162,30 @@ Deno.test("token: a non-UUID token from LOGGLY_TOKEN names its origin, not its t
 
 Deno.test("listen: -p sets the port of both inputs", () => {
   const c = config("-p", "6514");
-  assert.deepEqual(c.udp, { hostname: "0.0.0.0", port: 6514 });
-  assert.deepEqual(c.tcp, { hostname: "0.0.0.0", port: 6514 });
+  assert.deepEqual(c.inputs.udp, { hostname: "0.0.0.0", port: 6514 });
+  assert.deepEqual(c.inputs.tcp, { hostname: "0.0.0.0", port: 6514 });
 });
 
 Deno.test("listen: --udp off disables UDP only", () => {
   const c = config("--udp", "off");
-  assert.equal(c.udp, null);
-  assert.deepEqual(c.tcp, { hostname: "0.0.0.0", port: 5140 });
+  assert.equal(c.inputs.udp, null);
+  assert.deepEqual(c.inputs.tcp, { hostname: "0.0.0.0", port: 5140 });
 });
 
 Deno.test("listen: --tcp [::]:6000 listens on IPv6 any", () => {
-  assert.deepEqual(config("--tcp", "[::]:6000").tcp, { hostname: "::", port: 6000 });
+  assert.deepEqual(config("--tcp", "[::]:6000").inputs.tcp, { hostname: "::", port: 6000 });
 });
 
 Deno.test("listen: --tcp 127.0.0.1:0 asks for an ephemeral port", () => {
-  assert.deepEqual(config("--tcp", "127.0.0.1:0").tcp, { hostname: "127.0.0.1", port: 0 });
+  assert.deepEqual(config("--tcp", "127.0.0.1:0").inputs.tcp, { hostname: "127.0.0.1", port: 0 });
 });
 
 Deno.test("listen: a bare port listens on all interfaces", () => {
-  assert.deepEqual(config("--udp", "6001").udp, { hostname: "0.0.0.0", port: 6001 });
+  assert.deepEqual(config("--udp", "6001").inputs.udp, { hostname: "0.0.0.0", port: 6001 });
 });
 
 Deno.test("listen: a bare host takes the -p port", () => {
-  assert.deepEqual(config("-p", "7000", "--tcp", "10.0.0.1").tcp, {
+  assert.deepEqual(config("-p", "7000", "--tcp", "10.0.0.1").inputs.tcp, {
     hostname: "10.0.0.1",
     port: 7000,
   });
@@ -226,20 +218,20 @@ Deno.test("parseListenAddress: :PORT and [IPv6] without port", () => {
 Deno.test("-f: reads apikey and port, skipping comments and blank lines", () => {
   const text = `# syslog2loggly\n\napikey = ${TOKEN}  # mine\r\n  port=6514\n`;
   const { config } = run(["-f", "/etc/s2l.conf"], sources({}, { "/etc/s2l.conf": text }));
-  assert.equal(config.token, TOKEN);
-  assert.equal(config.udp?.port, 6514);
-  assert.equal(config.tcp?.port, 6514);
+  assert.equal(config.loggly.token, TOKEN);
+  assert.equal(config.inputs.udp?.port, 6514);
+  assert.equal(config.inputs.tcp?.port, 6514);
 });
 
 Deno.test("-f: -p wins over port= in the file", () => {
   const src = sources({}, { "/c": `apikey=${TOKEN}\nport=6514` });
-  assert.equal(run(["-f", "/c", "-p", "7000"], src).config.udp?.port, 7000);
+  assert.equal(run(["-f", "/c", "-p", "7000"], src).config.inputs.udp?.port, 7000);
 });
 
 Deno.test("-f: an unknown key is a warning naming the file and line, not an error", () => {
   const src = sources({}, { "/c": `# header\napikey=${TOKEN}\nhost=example.com\nnonsense\n` });
   const { config, notices } = run(["-f", "/c"], src);
-  assert.equal(config.token, TOKEN);
+  assert.equal(config.loggly.token, TOKEN);
   assert.deepEqual(notices, [
     "/c line 3 is not used: only apikey=TOKEN and port=PORT are read",
     "/c line 4 is not used: only apikey=TOKEN and port=PORT are read",
@@ -249,15 +241,15 @@ Deno.test("-f: an unknown key is a warning naming the file and line, not an erro
 Deno.test("-f: quoted values are read without their quotes", () => {
   const src = sources({}, { "/c": `apikey="${TOKEN}"\nport='6000'\n` });
   const { config } = run(["-f", "/c"], src);
-  assert.equal(config.token, TOKEN);
-  assert.equal(config.udp?.port, 6000);
+  assert.equal(config.loggly.token, TOKEN);
+  assert.equal(config.inputs.udp?.port, 6000);
 });
 
 Deno.test("without a token, /etc/syslog2loggly.conf is read when it exists, and says so", () => {
   const src = sources({}, { "/etc/syslog2loggly.conf": `apikey=${TOKEN}\nport=6001\n` });
   const { config, notices } = run([], src);
-  assert.equal(config.token, TOKEN);
-  assert.equal(config.tcp?.port, 6001);
+  assert.equal(config.loggly.token, TOKEN);
+  assert.equal(config.inputs.tcp?.port, 6001);
   assert.match(notices[0], /reading syslog2loggly's \/etc\/syslog2loggly\.conf/);
 });
 
@@ -265,8 +257,8 @@ Deno.test("/etc/syslog2loggly.conf is not read when a token is given another way
   const file = { "/etc/syslog2loggly.conf": `apikey=${TOKEN_2}\nport=6001\n` };
   for (const [args, env] of [[["--token", TOKEN]], [[], { LOGGLY_TOKEN: TOKEN }]] as const) {
     const { config, notices } = run([...args], sources(env, file));
-    assert.equal(config.token, TOKEN);
-    assert.equal(config.udp?.port, 5140);
+    assert.equal(config.loggly.token, TOKEN);
+    assert.equal(config.inputs.udp?.port, 5140);
     assert.deepEqual(notices, []);
   }
 });
@@ -274,7 +266,8 @@ Deno.test("/etc/syslog2loggly.conf is not read when a token is given another way
 Deno.test("an unreadable /etc/syslog2loggly.conf is an error naming it", () => {
   const src: ConfigSources = {
     env: () => undefined,
-    readTextFile: () => {
+    readTextFile: (path) => {
+      if (path === DEFAULT_CONFIG_PATH) throw new Deno.errors.NotFound(path);
       throw new Deno.errors.PermissionDenied("Permission denied (os error 13)");
     },
   };
@@ -289,7 +282,7 @@ Deno.test("a /etc/syslog2loggly.conf this build may not read counts as absent (-
     },
   };
   const { config, notices } = run(["--dry-run"], src);
-  assert.equal(config.token, null);
+  assert.equal(config.loggly.token, null);
   assert.deepEqual(notices, []);
 });
 
@@ -311,12 +304,15 @@ Deno.test("-D is accepted with a notice that the relay stays in the foreground",
 });
 
 Deno.test("-v -v gives verbosity 2, -vvv gives 3", () => {
-  assert.equal(config("-v", "-v").verbosity, 2);
-  assert.equal(config("-vvv").verbosity, 3);
+  assert.equal(config("-v", "-v").log.verbosity, 2);
+  assert.equal(config("-vvv").log.verbosity, 3);
 });
 
 Deno.test("--tag may repeat, keeping order", () => {
-  assert.deepEqual(config("--tag", "web", "--tag", "prod.eu_1-a").tags, ["web", "prod.eu_1-a"]);
+  assert.deepEqual(config("--tag", "web", "--tag", "prod.eu_1-a").loggly.tags, [
+    "web",
+    "prod.eu_1-a",
+  ]);
 });
 
 Deno.test("--tag with a bad character is a ConfigError naming the tag", () => {
@@ -324,7 +320,7 @@ Deno.test("--tag with a bad character is a ConfigError naming the tag", () => {
 });
 
 Deno.test("--syslog-timezone accepts an IANA zone and refuses an unknown one", () => {
-  assert.equal(config("--syslog-timezone", "Europe/Berlin").syslogTimeZone, "Europe/Berlin");
+  assert.equal(config("--syslog-timezone", "Europe/Berlin").inputs.syslogTimeZone, "Europe/Berlin");
   assertConfigError(["--token", TOKEN, "--syslog-timezone", "Mars/Olympus"], [
     "--syslog-timezone",
     "Mars/Olympus",
@@ -332,19 +328,22 @@ Deno.test("--syslog-timezone accepts an IANA zone and refuses an unknown one", (
 });
 
 Deno.test("--log-format accepts json and refuses anything else", () => {
-  assert.equal(config("--log-format", "json").logFormat, "json");
+  assert.equal(config("--log-format", "json").log.format, "json");
   assertConfigError(["--token", TOKEN, "--log-format", "xml"], ["--log-format", "xml"]);
 });
 
 Deno.test("--dead-letter sets the path", () => {
-  assert.equal(config("--dead-letter", "/var/lib/dl.ndjson").deadLetterPath, "/var/lib/dl.ndjson");
+  assert.equal(
+    config("--dead-letter", "/var/lib/dl.ndjson").delivery.deadLetterPath,
+    "/var/lib/dl.ndjson",
+  );
 });
 
 Deno.test("durations: 500ms, 10s, 5m and a bare number of seconds", () => {
-  assert.equal(config("--linger", "500ms").lingerMs, 500);
-  assert.equal(config("--idle-timeout", "10s").idleTimeoutMs, 10_000);
-  assert.equal(config("--shutdown-timeout", "5m").shutdownTimeoutMs, 300_000);
-  assert.equal(config("--linger", "2").lingerMs, 2000);
+  assert.equal(config("--linger", "500ms").delivery.lingerMs, 500);
+  assert.equal(config("--idle-timeout", "10s").inputs.idleTimeoutMs, 10_000);
+  assert.equal(config("--shutdown-timeout", "5m").delivery.shutdownTimeoutMs, 300_000);
+  assert.equal(config("--linger", "2").delivery.lingerMs, 2000);
   assert.equal(parseDuration("--x", "1h"), 3_600_000);
   assert.equal(parseDuration("--x", "1.5s"), 1500);
 });
@@ -362,8 +361,8 @@ Deno.test("durations: --retry-initial-delay longer than --retry-max-delay is ref
 });
 
 Deno.test("sizes: 64KiB is 65536 bytes and 5MB is 5,000,000", () => {
-  assert.equal(config("--max-message-bytes", "64KiB").maxMessageBytes, 65536);
-  assert.equal(config("--batch-max-bytes", "5MB").batchMaxBytes, 5_000_000);
+  assert.equal(config("--max-message-bytes", "64KiB").inputs.maxMessageBytes, 65536);
+  assert.equal(config("--batch-max-bytes", "5MB").delivery.batchMaxBytes, 5_000_000);
   assert.equal(parseSize("--x", "1GiB"), 1024 ** 3);
   assert.equal(parseSize("--x", "2k"), 2048);
 });
@@ -387,7 +386,7 @@ Deno.test("counts: --concurrency 0 is refused", () => {
 
 Deno.test("--loggly-url: a trailing slash is removed", () => {
   assert.equal(
-    config("--loggly-url", "https://example.com/base/").logglyUrl,
+    config("--loggly-url", "https://example.com/base/").loggly.url,
     "https://example.com/base",
   );
 });
@@ -439,7 +438,7 @@ Deno.test("a positional argument is a ConfigError naming it", () => {
 
 Deno.test("an empty LOGGLY_TOKEN does not hide apikey= from -f", () => {
   const src = sources({ LOGGLY_TOKEN: "" }, { "/etc/s.conf": `apikey=${TOKEN}\n` });
-  assert.equal(run(["-f", "/etc/s.conf"], src).config.token, TOKEN);
+  assert.equal(run(["-f", "/etc/s.conf"], src).config.loggly.token, TOKEN);
 });
 
 Deno.test("--loggly-url: credentials in the URL are refused (they would be logged)", () => {
@@ -459,18 +458,18 @@ Deno.test("durations longer than a timer can wait (24 days) are refused", () => 
     "1000h",
     "too long",
   ]);
-  assert.equal(config("--retry-max-delay", "576h").retryMaxDelayMs, 576 * 3_600_000);
+  assert.equal(config("--retry-max-delay", "576h").delivery.retryMaxDelayMs, 576 * 3_600_000);
 });
 
 Deno.test("--tls-max-version: 1.2 by default, 1.3 on request, nothing else, and only with --tls", () => {
   const tls = ["--tls", "127.0.0.1:6514", "--tls-cert", "c.pem", "--tls-key", "k.pem"];
-  assert.equal(config(...tls).tlsMaxVersion, "1.2");
-  assert.equal(config(...tls, "--tls-max-version", "1.3").tlsMaxVersion, "1.3");
+  assert.equal(config(...tls).inputs.tls?.maxVersion, "1.2");
+  assert.equal(config(...tls, "--tls-max-version", "1.3").inputs.tls?.maxVersion, "1.3");
   assertConfigError(["--token", TOKEN, ...tls, "--tls-max-version", "1.1"], [
     '--tls-max-version "1.1" is not known: use 1.2 or 1.3',
   ]);
   assertConfigError(["--token", TOKEN, "--tls-max-version", "1.3"], [
-    "--tls-max-version need --tls HOST:PORT",
+    "--tls-max-version needs --tls HOST:PORT",
   ]);
 });
 
@@ -491,7 +490,7 @@ Deno.test("--accept-token may repeat and read a file; the relay's own token is l
     ],
     src,
   );
-  assert.deepEqual(config.acceptTokens, [TOKEN_2, TOKEN_3]);
+  assert.deepEqual(config.loggly.acceptTokens, [TOKEN_2, TOKEN_3]);
 });
 
 Deno.test("--accept-token that is not a token is refused without echoing it", () => {
@@ -506,21 +505,21 @@ Deno.test("--accept-token that is not a token is refused without echoing it", ()
 });
 
 Deno.test("--udp-recv-buffer takes a size, 8 MiB by default", () => {
-  assert.equal(config().udpRecvBufferBytes, 8 * 1024 * 1024);
-  assert.equal(config("--udp-recv-buffer", "4MiB").udpRecvBufferBytes, 4 * 1024 * 1024);
+  assert.equal(config().inputs.udpRecvBufferBytes, 8 * 1024 * 1024);
+  assert.equal(config("--udp-recv-buffer", "4MiB").inputs.udpRecvBufferBytes, 4 * 1024 * 1024);
   assertConfigError(["--token", TOKEN, "--udp-recv-buffer", "lots"], ["--udp-recv-buffer", "lots"]);
 });
 
 Deno.test("--tag: at most 64 distinct tags of at most 64 characters", () => {
   const tags = (n: number) => Array.from({ length: n }, (_, i) => ["--tag", `t${i}`]).flat();
-  assert.equal(config(...tags(64)).tags.length, 64);
+  assert.equal(config(...tags(64)).loggly.tags.length, 64);
   assert.throws(() => config(...tags(65)), /65 --tag values given: use at most 64/);
-  assert.equal(config("--tag", "x".repeat(64)).tags[0].length, 64);
+  assert.equal(config("--tag", "x".repeat(64)).loggly.tags[0].length, 64);
   assert.throws(() => config("--tag", "x".repeat(65)), /65 characters long: use at most 64/);
 });
 
 Deno.test("--handshake-timeout: 5s by default, 0 turns it off", () => {
-  assert.equal(config().handshakeTimeoutMs, 5_000);
-  assert.equal(config("--handshake-timeout", "2s").handshakeTimeoutMs, 2_000);
-  assert.equal(config("--handshake-timeout", "0").handshakeTimeoutMs, 0);
+  assert.equal(config().inputs.handshakeTimeoutMs, 5_000);
+  assert.equal(config("--handshake-timeout", "2s").inputs.handshakeTimeoutMs, 2_000);
+  assert.equal(config("--handshake-timeout", "0").inputs.handshakeTimeoutMs, 0);
 });

@@ -5,9 +5,23 @@
  * @module
  */
 import dgram from "node:dgram";
-import { type Config, parseCommand } from "../lib/config.ts";
+import { type Config, type ConfigSources, parseCommand } from "../lib/config.ts";
 import { type Relay, type RelayDeps, startRelay } from "../lib/relay.ts";
 import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
+
+/** Config sources with the given environment and files (path -> text); a missing file throws. */
+export function configSources(
+  env: Record<string, string> = {},
+  files: Record<string, string> = {},
+): ConfigSources {
+  return {
+    env: (name: string) => env[name],
+    readTextFile: (path: string) => {
+      if (!(path in files)) throw new Deno.errors.NotFound(`No such file: ${path}`);
+      return files[path];
+    },
+  };
+}
 
 /** Parses relay flags as the CLI would, with the test token and quick timings by default. */
 export function testConfig(args: string[], stub?: LogglyStub): Config {

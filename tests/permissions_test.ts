@@ -44,7 +44,7 @@ Deno.test("permissions: files outside the allowed folders are refused at start, 
       ],
       [
         ["-f", `${dir}/syslog2loggly.conf`],
-        /-f ".*" cannot be read \(.*may read only \/etc\/loggly-relay, \/etc\/syslog2loggly\.conf, \/var\/lib\/loggly-relay/,
+        /-f ".*" cannot be read \(.*may read only \/etc\/loggly-relay, \/etc\/syslog2loggly\.conf, \/etc\/ssl, \/etc\/pki, \/etc\/letsencrypt, \/run\/credentials, \/var\/lib\/loggly-relay/,
       ],
     ];
     for (const [args, message] of cases) {
@@ -73,4 +73,20 @@ Deno.test("permissions: addresses and hosts outside the allowed ones are refused
     url.stderr,
     /--loggly-url https:\/\/logs\.example\.com cannot be reached .*deno task compile --loggly-url/,
   );
+});
+
+Deno.test("permissions: a release build reads every LOGGLY_RELAY_ variable and checks its paths", async () => {
+  const { code, stdout, stderr } = await run(Deno.execPath(), [
+    "run",
+    ...FLAGS,
+    MAIN,
+    "check-config",
+    "--spool",
+    "/tmp/not-the-state-folder",
+  ], { env: { LOGGLY_TOKEN: TEST_TOKEN, LOGGLY_RELAY_LINGER: "2s", LOGGLY_RELAY_UDP: "off" } });
+  assert.doesNotMatch(stderr, /run again with|Uncaught/, stderr);
+  assert.equal(code, 1, stdout + stderr);
+  assert.match(stdout, /delivery\.linger = "2s" {2}# LOGGLY_RELAY_LINGER/);
+  assert.match(stdout, /error: --spool \/tmp\/not-the-state-folder: this build may not write it/);
+  assert.ok(!stdout.includes(TEST_TOKEN));
 });

@@ -16,7 +16,7 @@
  * @module
  */
 
-/** How long a connection over --max-connections-per-peer waits for a place (usage.ts says 2s). */
+/** How long a connection over --max-connections-per-peer waits for a place (the help says it). */
 export const PLACE_WAIT_MS = 2_000;
 
 /** Limits of one input. */
