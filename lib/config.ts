@@ -105,8 +105,11 @@ export interface SpoolConfig {
 
 /** The relay's own logs. */
 export interface LogConfig {
+  /** 0: info; 1 (-v): a line per batch; 2 (-vv): a line per event, at most 10 a second. */
   readonly verbosity: number;
   readonly format: "text" | "json";
+  /** How often the status line is logged; 0: never. */
+  readonly statusIntervalMs: number;
 }
 
 /** Everything the relay needs to run, validated; each component gets its part. */
@@ -241,7 +244,11 @@ function resolveConfig(values: FlagValues, sources: ConfigSources): Resolved {
     delivery: deliveryPart(s),
     spool: spoolPart(s),
     http: httpPart(s),
-    log: { verbosity: s.level("verbose"), format: s.choice("log-format") as LogConfig["format"] },
+    log: {
+      verbosity: s.level("verbose"),
+      format: s.choice("log-format") as LogConfig["format"],
+      statusIntervalMs: s.duration("status-interval"),
+    },
   };
   const { inputs, http, loggly } = config;
   if (loggly.url.startsWith("http://") && !isLoopbackUrl(loggly.url)) {

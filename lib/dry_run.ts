@@ -17,6 +17,7 @@ export class DryRunDrain implements Drain {
   }
 
   readonly failingSince = null;
+  readonly lastAnswer = null;
 
   start(): void {
     this.#loop ??= this.#run();

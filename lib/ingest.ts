@@ -32,6 +32,8 @@ export interface IngestOptions {
   queue: EventQueue;
   /** The Loggly accounts events may go to. */
   tokens: TokenPolicy;
+  /** Called with each encoded event (for -vv); absent, nothing is done per event. */
+  onEvent?: (bytes: Uint8Array) => void;
 }
 
 /** Distinct foreign tokens named in a warning of their own; past this, they share one. */
@@ -123,6 +125,7 @@ export class Ingest {
   record(event: Event, tags: readonly string[], token?: string): QueuedRecord {
     const { bytes, cut } = this.#encoder.encode(event);
     if (cut) this.#count(M.truncated, event.relay.input, "event over Loggly's 1 MB limit, cut");
+    this.#o.onEvent?.(bytes);
     const key = this.#tagKey(event.relay.input, tags);
     return token === undefined ? { bytes, tags: key } : { bytes, tags: key, token };
   }

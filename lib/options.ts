@@ -430,7 +430,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: "verbosity",
     kind: { type: "level" },
     default: "0",
-    help: "more detail (repeat for more; a number in the file or environment)",
+    help: "-v: a line per request to Loggly; -vv: also a line per event, at most 10 a second " +
+      "(a number in the file or environment)",
   },
   {
     flag: "log-format",
@@ -440,6 +441,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: "text",
     arg: "FORMAT",
     help: "text or json",
+  },
+  {
+    flag: "status-interval",
+    section: "log",
+    kind: DURATION,
+    default: "60s",
+    arg: "DUR",
+    help: "log a status line this often: events in per input, sent, retried, dropped by reason, " +
+      "queue depth, Loggly's last answer (0 = never)",
   },
   // Command line only
   {

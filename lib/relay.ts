@@ -23,7 +23,8 @@ import { PLACE_WAIT_MS } from "./syslog/guard.ts";
 import { type Listener, listenTcp } from "./syslog/listen.ts";
 import { listenUdp } from "./syslog/udp.ts";
 import { CertificateError, listenTls, type TlsListener } from "./syslog/tls.ts";
-import { Throttle } from "./throttle.ts";
+import { StatusLine, type StatusSources } from "./status_log.ts";
+import { RateLimit, Throttle } from "./throttle.ts";
 import { TokenPolicy } from "./tokens.ts";
 import { createHttpApp } from "./http/app.ts";
 import { isLoopback, serveHttp, type TlsFiles } from "./http/server.ts";
@@ -112,6 +113,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     log: logger("input"),
     queue,
     tokens: new TokenPolicy(loggly.token, loggly.acceptTokens),
+    ...(config.log.verbosity >= 2 ? { onEvent: eventLogger(now) } : {}),
   });
   // Deno's fetch only when a proxy is set (it honours HTTPS_PROXY): see http1.ts.
   const transport = deps.fetch !== undefined || loggly.dryRun || proxyConfigured(readEnv)
@@ -235,8 +237,17 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     const what = kind === "http" ? (config.http?.tls ? "HTTPS" : "HTTP") : `syslog over ${kind}`;
     log.info("Listening for {what} on {address}", { what, address: formatAddress(l.address) });
   }
+  const statusTimer = startStatusLog(config.log.statusIntervalMs, {
+    metrics,
+    heldEvents: () => queue.heldEvents,
+    heldBytes: () => queue.heldBytes,
+    queueKind: config.spool === null ? "queue" : "spool",
+    lastAnswer: () => drain.lastAnswer,
+    now,
+  });
   const [udp, tcp] = [bound.udp ?? null, bound.tcp ?? null];
   const shutdown = async (timeoutMs = delivery.shutdownTimeoutMs): Promise<Leftover> => {
+    clearInterval(statusTimer);
     await Promise.all(listeners.map((l) => l.close()));
     const { unsent, inFlight } = await drain.stop(timeoutMs);
     transport?.close();
@@ -260,6 +271,35 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       return left.unsent + left.inFlight - left.notSpooled;
     },
     shutdown,
+  };
+}
+
+/** Logs the status line every `intervalMs` (none for 0); the timer does not keep the process up. */
+function startStatusLog(
+  intervalMs: number,
+  sources: StatusSources,
+): ReturnType<typeof setInterval> | undefined {
+  if (intervalMs <= 0) return undefined;
+  const line = new StatusLine(sources);
+  const log = logger("status");
+  const timer = setInterval(() => log.info("{status}", { status: line.next() }), intervalMs);
+  Deno.unrefTimer(timer);
+  return timer;
+}
+
+/** At -vv, a line per event: at most this many a second, then a count of those not shown. */
+const EVENT_LINES_PER_SECOND = 10;
+
+function eventLogger(now: () => number): (bytes: Uint8Array) => void {
+  const log = logger("event");
+  const limit = new RateLimit(EVENT_LINES_PER_SECOND, 1000, now);
+  const decoder = new TextDecoder();
+  return (bytes) => {
+    const { allowed, refusedBefore } = limit.take();
+    if (refusedBefore > 0) {
+      log.trace("{events} more events in that second not shown", { events: refusedBefore });
+    }
+    if (allowed) log.trace("Event {event}", { event: decoder.decode(bytes) });
   };
 }
 

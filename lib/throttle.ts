@@ -35,3 +35,40 @@ export class Throttle {
     return count;
   }
 }
+
+/** Allows at most `limit` occurrences per interval, and counts those it refused. */
+export class RateLimit {
+  readonly #limit: number;
+  readonly #intervalMs: number;
+  readonly #now: () => number;
+  #windowAt = -Infinity;
+  #used = 0;
+  #refused = 0;
+
+  constructor(limit: number, intervalMs: number, now: () => number) {
+    this.#limit = limit;
+    this.#intervalMs = intervalMs;
+    this.#now = now;
+  }
+
+  /**
+   * True when one more is allowed now. `refusedBefore` is set, when a new interval begins, to how
+   * many the interval before refused (for a "... more not shown" line).
+   */
+  take(): { allowed: boolean; refusedBefore: number } {
+    const now = this.#now();
+    let refusedBefore = 0;
+    if (now - this.#windowAt >= this.#intervalMs) {
+      refusedBefore = this.#refused;
+      this.#windowAt = now;
+      this.#used = 0;
+      this.#refused = 0;
+    }
+    if (this.#used < this.#limit) {
+      this.#used++;
+      return { allowed: true, refusedBefore };
+    }
+    this.#refused++;
+    return { allowed: false, refusedBefore };
+  }
+}

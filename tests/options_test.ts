@@ -118,7 +118,7 @@ format = "json"
   assert.deepEqual(fromFile.inputs.tcp, { hostname: "127.0.0.1", port: 3000 });
   assert.deepEqual(fromFile.loggly.tags, ["from-file"]);
   assert.equal(fromFile.loggly.dryRun, true);
-  assert.deepEqual(fromFile.log, { verbosity: 1, format: "json" });
+  assert.deepEqual(fromFile.log, { verbosity: 1, format: "json", statusIntervalMs: 60_000 });
   assert.equal(fromFile.delivery.batchMaxEvents, 1000, "what the file leaves out is the default");
 
   const env = {

@@ -68,6 +68,18 @@ export interface Drain {
   stop(timeoutMs: number): Promise<Undelivered>;
   /** Since when (ms, the drain's clock) every request has failed; null while deliveries succeed. */
   readonly failingSince: number | null;
+  /** Loggly's last answer and when it came; null before the first (or when nothing is sent). */
+  readonly lastAnswer: LastAnswer | null;
+}
+
+/** An answer from Loggly, as the status line and the status page show it. */
+export interface LastAnswer {
+  /** The HTTP status; null for a network error, a timeout or an answer that was not Loggly's. */
+  readonly status: number | null;
+  /** The error, or the start of the answer's body. */
+  readonly text: string;
+  /** When (ms, the drain's clock). */
+  readonly at: number;
 }
 
 /** How often a 401/403/404, or an outage, is logged while it lasts. */
@@ -96,6 +108,7 @@ export class Sender implements Drain {
   #lastRefusalLog = -Infinity;
   #lastOutageLog = -Infinity;
   #failingSince: number | null = null;
+  #lastAnswer: LastAnswer | null = null;
 
   constructor(queue: EventQueue, options: SenderOptions) {
     this.#queue = queue;
@@ -118,6 +131,10 @@ export class Sender implements Drain {
 
   get failingSince(): number | null {
     return this.#failingSince;
+  }
+
+  get lastAnswer(): LastAnswer | null {
+    return this.#lastAnswer;
   }
 
   async stop(timeoutMs: number): Promise<Undelivered> {
@@ -213,6 +230,12 @@ export class Sender implements Drain {
     const verdict = verdictFor(answer.status, events);
     this.#o.metrics.inc(M.requests, { status: String(answer.status ?? "error") });
     const now = this.#o.now();
+    this.#lastAnswer = { status: answer.status, text: answer.text.slice(0, 200), at: now };
+    this.#o.log.debug("Posted {events} events ({bytes} bytes) to Loggly: {answer}", {
+      events,
+      bytes: batch.bytes,
+      answer: answer.status ?? `no answer (${answer.text})`,
+    });
     if (verdict === "delivered") {
       this.#queue.ack(receiptFor(batch));
       this.#batcher.recycle(batch);
