@@ -9,11 +9,20 @@
  * @module
  */
 import { checkConfig } from "./lib/check_config.ts";
-import { ConfigError, parseCommand } from "./lib/config.ts";
+import { accessReason } from "./lib/access.ts";
+import { ConfigError, parseCommand, type Resolved } from "./lib/config.ts";
 import { dumpConfig } from "./lib/dump_config.ts";
 import { logger, setupLogging, stopLogging } from "./lib/log.ts";
 import { makeRedactor } from "./lib/redact.ts";
 import { startRelay } from "./lib/relay.ts";
+import {
+  DEFAULT_BINARY,
+  DEFAULT_TOKEN_PATH,
+  nextSteps,
+  serviceArgs,
+  systemdUnit,
+  UNIT_PATH,
+} from "./lib/service_unit.ts";
 import { EXIT, exitCode, shutdownReport } from "./lib/shutdown.ts";
 import { usage } from "./lib/usage.ts";
 import { VERSION } from "./lib/version.ts";
@@ -52,6 +61,7 @@ async function main(args: string[]): Promise<number> {
     console.log(report.ok ? "The configuration is valid." : "The configuration has errors.");
     return report.ok ? EXIT.ok : EXIT.failure;
   }
+  if (command.kind === "install-service") return installService(command, args);
   const { config, notices } = command;
   await setupLogging({
     verbosity: config.log.verbosity,
@@ -92,6 +102,40 @@ async function main(args: string[]): Promise<number> {
   } finally {
     await stopLogging();
   }
+}
+
+/** Writes the systemd unit (or prints it, with --print) and the steps that follow. */
+function installService(resolved: Resolved, args: string[]): number {
+  const execPath = Deno.execPath();
+  const compiled = !/^deno(\.exe)?$/.test(execPath.split(/[\\/]/).pop()!);
+  const tokenPath = resolved.settings.text("token-file") ?? DEFAULT_TOKEN_PATH;
+  const unit = systemdUnit({
+    binary: resolved.settings.text("binary") ?? (compiled ? execPath : DEFAULT_BINARY),
+    args: serviceArgs(args),
+    tokenPath,
+    config: resolved.config,
+  });
+  if (resolved.settings.switch("print")) {
+    console.log(unit);
+    return EXIT.ok;
+  }
+  let written = true;
+  try {
+    Deno.writeTextFileSync(UNIT_PATH, unit);
+    console.log(`Wrote ${UNIT_PATH}.`);
+  } catch (error) {
+    written = false;
+    console.error(`Cannot write ${UNIT_PATH} (${accessReason(error, "write")}).`);
+  }
+  let tokenExists = true;
+  try {
+    Deno.statSync(tokenPath);
+  } catch {
+    tokenExists = false;
+  }
+  console.log(`${written ? "Next" : "Instead"}, as root:`);
+  for (const step of nextSteps({ tokenPath, tokenExists, written })) console.log(`  ${step}`);
+  return written ? EXIT.ok : EXIT.failure;
 }
 
 /** An environment variable; undefined when unset or when this build may not read it. */

@@ -146,7 +146,8 @@ export type Command =
   | { kind: "version" }
   | { kind: "dump-config" }
   | ({ kind: "run" } & Resolved)
-  | ({ kind: "check-config" } & Resolved);
+  | ({ kind: "check-config" } & Resolved)
+  | ({ kind: "install-service" } & Resolved);
 
 /** What parseCommand reads from outside the arguments. */
 export interface ConfigSources {
@@ -155,7 +156,7 @@ export interface ConfigSources {
 }
 
 /** The subcommands; without one, the relay runs. */
-export const SUBCOMMANDS: readonly string[] = ["check-config"];
+export const SUBCOMMANDS: readonly string[] = ["check-config", "install-service"];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -201,10 +202,15 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
         `(the commands are ${SUBCOMMANDS.join(", ")})`,
     );
   }
+  if ((values.print || values.binary !== undefined) && subcommand !== "install-service") {
+    throw new ConfigError(
+      "--print and --binary go with install-service: loggly-relay install-service --print",
+    );
+  }
   const resolved = resolveConfig(values, sources);
-  return subcommand === "check-config"
-    ? { kind: "check-config", ...resolved }
-    : { kind: "run", ...resolved };
+  if (subcommand === "check-config") return { kind: "check-config", ...resolved };
+  if (subcommand === "install-service") return { kind: "install-service", ...resolved };
+  return { kind: "run", ...resolved };
 }
 
 /** The flags, the environment, the config file and the defaults made into a Config. */

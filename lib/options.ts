@@ -471,6 +471,22 @@ export const OPTIONS: readonly OptionSpec[] = [
       "/etc/syslog2loggly.conf is read when it exists",
   },
   {
+    flag: "print",
+    section: null,
+    kind: SWITCH,
+    default: null,
+    help: "with install-service: print the unit instead of writing it",
+  },
+  {
+    flag: "binary",
+    section: null,
+    kind: TEXT,
+    default: null,
+    arg: "PATH",
+    help: "with install-service: the executable the unit runs (default this one, when compiled; " +
+      "else /usr/local/bin/loggly-relay)",
+  },
+  {
     flag: "daemon",
     short: "D",
     section: null,

@@ -18,6 +18,7 @@ export function usage(): string {
     "",
     "Usage: loggly-relay --token TOKEN [options]",
     "       loggly-relay check-config [options]   validate, print the effective settings, exit",
+    "       loggly-relay install-service [options] write a systemd unit that runs it so",
     "       loggly-relay --dump-config            print a config file of every default",
   ];
   const sections = [...new Set(OPTIONS.map((o) => o.section ?? "command"))];

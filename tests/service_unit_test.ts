@@ -1,0 +1,182 @@
+/**
+ * `loggly-relay install-service`: the unit for the configuration given, checked by systemd's own
+ * `systemd-analyze verify`, and the command as a user runs it.
+ */
+import assert from "node:assert/strict";
+import { type Config, parseCommand } from "../lib/config.ts";
+import { permissionFlags, releaseScope } from "../lib/permissions.ts";
+import { needsLowPorts, nextSteps, quote, serviceArgs, systemdUnit } from "../lib/service_unit.ts";
+import { configSources, run } from "./helpers.ts";
+import { TEST_TOKEN } from "./loggly_stub.ts";
+import { DENO_RUN, MAIN } from "./relay_process.ts";
+
+function configOf(...args: string[]): Config {
+  const command = parseCommand(["--token", TEST_TOKEN, ...args], configSources());
+  if (command.kind !== "run") throw new Error(command.kind);
+  return command.config;
+}
+
+function unitFor(...args: string[]): string {
+  return systemdUnit({
+    binary: Deno.execPath(),
+    args,
+    tokenPath: "/etc/loggly-relay/token",
+    config: configOf(...args),
+  });
+}
+
+Deno.test("install-service: CAP_NET_BIND_SERVICE only for a port below 1024", () => {
+  const high = unitFor();
+  assert.ok(!high.includes("AmbientCapabilities"));
+  assert.match(high, /^CapabilityBoundingSet=$/m);
+  assert.equal(needsLowPorts(configOf("--udp", "0.0.0.0:514")), true);
+  assert.equal(needsLowPorts(configOf("--tcp", "127.0.0.1:0")), false, "0 is any free port");
+  for (
+    const low of [["-p", "514"], [
+      "--tls",
+      ":6514",
+      "--tls-cert",
+      "c",
+      "--tls-key",
+      "k",
+      "--http",
+      "443",
+    ]]
+  ) {
+    const unit = unitFor(...low);
+    assert.match(unit, /^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m, low.join(" "));
+    assert.match(unit, /^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
+  }
+});
+
+Deno.test("install-service: hardened, the token as a credential, state in StateDirectory", () => {
+  const unit = unitFor("--spool", "/var/lib/loggly-relay/spool");
+  for (
+    const line of [
+      "DynamicUser=yes",
+      "StateDirectory=loggly-relay",
+      "LoadCredential=loggly-token:/etc/loggly-relay/token",
+      "ProtectSystem=strict",
+      "ProtectHome=yes",
+      "NoNewPrivileges=yes",
+      "PrivateTmp=yes",
+      "Restart=on-failure",
+      "ExecReload=/bin/kill -HUP $MAINPID",
+      "Environment=MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536",
+      `ExecStart=${Deno.execPath()} --spool /var/lib/loggly-relay/spool`,
+      `ExecStartPre=${Deno.execPath()} check-config --spool /var/lib/loggly-relay/spool`,
+      "TimeoutStopSec=15s",
+      "WantedBy=multi-user.target",
+    ]
+  ) assert.ok(unit.split("\n").includes(line), `missing ${line}`);
+  assert.ok(!unit.includes(TEST_TOKEN));
+  assert.ok(!/^Environment=.*TOKEN/m.test(unit), "the token is never in the environment");
+});
+
+Deno.test("install-service: the service keeps the flags given, not install-service's own or the token", () => {
+  assert.deepEqual(
+    serviceArgs([
+      "install-service",
+      "--print",
+      "--binary",
+      "/opt/relay",
+      "-k",
+      TEST_TOKEN,
+      "--token-file=/etc/t",
+      "--udp",
+      "0.0.0.0:514",
+      `-k${TEST_TOKEN}`,
+      "--tag",
+      "prod",
+      "--config",
+      "/etc/loggly-relay/config.toml",
+    ]),
+    ["--udp", "0.0.0.0:514", "--tag", "prod", "--config", "/etc/loggly-relay/config.toml"],
+  );
+  assert.equal(quote("/usr/local/bin/loggly-relay"), "/usr/local/bin/loggly-relay");
+  assert.equal(quote("/opt/my relay"), '"/opt/my relay"');
+  assert.equal(quote("100%"), "100%%");
+  assert.equal(quote('a"b$c'), '"a\\"b$$c"');
+});
+
+Deno.test("install-service: systemd-analyze verify finds nothing to say about the unit", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const args of [[], ["--udp", "0.0.0.0:514", "--spool", "/var/lib/loggly-relay/a b%"]]) {
+      const path = `${dir}/loggly-relay.service`;
+      await Deno.writeTextFile(path, unitFor(...args));
+      const { code, stdout, stderr } = await run("systemd-analyze", ["verify", path]);
+      assert.equal(code, 0, stderr);
+      assert.equal(stdout + stderr, "", "no warnings either");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("install-service: the steps after, with the token file only when it is missing", () => {
+  const steps = nextSteps({
+    tokenPath: "/etc/loggly-relay/token",
+    tokenExists: false,
+    written: true,
+  });
+  assert.ok(steps.includes("sudo install -d -m 0755 /etc/loggly-relay"));
+  assert.ok(
+    steps.some((s) => s.startsWith("sudo sh -c 'umask 077; cat > /etc/loggly-relay/token'")),
+  );
+  assert.ok(steps.includes("sudo systemctl enable --now loggly-relay"));
+  const rest = nextSteps({
+    tokenPath: "/etc/loggly-relay/token",
+    tokenExists: true,
+    written: false,
+  });
+  assert.match(
+    rest[0],
+    /install-service --print \| sudo tee \/etc\/systemd\/system\/loggly-relay\.service/,
+  );
+  assert.ok(!rest.some((s) => s.includes("umask")));
+});
+
+Deno.test("install-service as a command: --print shows it; a release build says how to install it", async () => {
+  const printed = await run(DENO_RUN[0], [
+    ...DENO_RUN.slice(1),
+    "install-service",
+    "--print",
+    "--token",
+    TEST_TOKEN,
+  ]);
+  assert.equal(printed.code, 0, printed.stderr);
+  assert.match(printed.stdout, /^\[Service\]$/m);
+  assert.ok(!printed.stdout.includes(TEST_TOKEN));
+  // A release build may not write /etc/systemd/system: it says so and prints the way instead.
+  const release = await run(Deno.execPath(), [
+    "run",
+    ...permissionFlags(releaseScope(Deno.build.target)),
+    MAIN,
+    "install-service",
+  ], { env: { LOGGLY_TOKEN: TEST_TOKEN } });
+  assert.equal(release.code, 1, release.stdout + release.stderr);
+  assert.match(release.stderr, /Cannot write \/etc\/systemd\/system\/loggly-relay\.service/);
+  assert.match(release.stdout, /install-service --print \| sudo tee/);
+  assert.match(release.stdout, /sudo systemctl enable --now loggly-relay/);
+  assert.match(
+    await run(DENO_RUN[0], [...DENO_RUN.slice(1), "--print", "--token", TEST_TOKEN]).then((r) =>
+      r.stderr
+    ),
+    /--print and --binary go with install-service/,
+  );
+});
+
+Deno.test("README: its unit is the one install-service writes for a config file", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("## Running it as a service"));
+  const start = section.indexOf("```ini\n") + 7;
+  const shown = section.slice(start, section.indexOf("\n```", start));
+  const unit = systemdUnit({
+    binary: "/usr/local/bin/loggly-relay",
+    args: ["--config", "/etc/loggly-relay/config.toml"],
+    tokenPath: "/etc/loggly-relay/token",
+    config: configOf(),
+  });
+  assert.equal(shown, unit.trimEnd(), "README's unit differs: paste install-service --print");
+});
