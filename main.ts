@@ -10,11 +10,11 @@
  */
 import { checkConfig } from "./lib/check_config.ts";
 import { accessReason } from "./lib/access.ts";
-import { ConfigError, parseCommand, type Resolved } from "./lib/config.ts";
+import { type Config, ConfigError, parseCommand, type Resolved } from "./lib/config.ts";
 import { dumpConfig } from "./lib/dump_config.ts";
-import { logger, setupLogging, stopLogging } from "./lib/log.ts";
+import { type Logger, logger, setupLogging, stopLogging } from "./lib/log.ts";
 import { makeRedactor } from "./lib/redact.ts";
-import { startRelay } from "./lib/relay.ts";
+import { type Relay, startRelay } from "./lib/relay.ts";
 import {
   DEFAULT_BINARY,
   DEFAULT_TOKEN_PATH,
@@ -75,22 +75,23 @@ async function main(args: string[]): Promise<number> {
     if (config.loggly.dryRun) {
       log.info("Dry run: printing events to stdout instead of sending them");
     } else log.info("Forwarding to {url}", { url: config.loggly.url });
+    let active = config;
+    let reloading = Promise.resolve();
     Deno.addSignalListener("SIGHUP", () => {
-      try {
-        relay.reload();
-        log.info("SIGHUP: certificates read again; established connections stay up");
-      } catch (error) {
-        log.error("SIGHUP: {error}; keeping the certificates in use", { error });
-      }
+      // One reload at a time, in the order the signals came.
+      reloading = reloading.then(async () => {
+        active = await reloadConfig(relay, active, args, log);
+      }).catch((error) => log.error("SIGHUP: the reload failed: {error}", { error }));
     });
     const signal = await new Promise<string>((resolve) => {
       for (const name of ["SIGINT", "SIGTERM"] as const) {
         Deno.addSignalListener(name, () => resolve(name));
       }
     });
+    await reloading;
     log.info("{signal}: stopping inputs and flushing for up to {ms} ms", {
       signal,
-      ms: config.delivery.shutdownTimeoutMs,
+      ms: active.delivery.shutdownTimeoutMs,
     });
     const left = await relay.shutdown();
     const state = { ...left, durable: relay.durable, dryRun: config.loggly.dryRun };
@@ -102,6 +103,60 @@ async function main(args: string[]): Promise<number> {
   } finally {
     await stopLogging();
   }
+}
+
+/**
+ * SIGHUP: reads the command line's sources again (environment, config file, token files) and
+ * applies what changed; a configuration that does not parse, or an input that cannot be bound,
+ * is refused with the reason and the one in use stays. Returns the configuration in force.
+ */
+async function reloadConfig(
+  relay: Relay,
+  active: Config,
+  args: string[],
+  log: Logger,
+): Promise<Config> {
+  let next: Config;
+  let notices: string[];
+  try {
+    const command = parseCommand(args, {
+      env: readEnv,
+      readTextFile: (p) => Deno.readTextFileSync(p),
+    });
+    if (command.kind !== "run") return active;
+    ({ config: next, notices } = command);
+  } catch (error) {
+    log.error("SIGHUP: the new configuration is refused ({error}); keeping the one in use", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return active;
+  }
+  let plan;
+  try {
+    plan = await relay.reload(next);
+  } catch (error) {
+    log.error("SIGHUP: the new configuration is refused ({error}); keeping the one in use", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return active;
+  }
+  // The new tokens are redacted from here on, at the new verbosity and format.
+  await setupLogging({
+    verbosity: next.log.verbosity,
+    format: next.log.format,
+    redact: makeRedactor([next.loggly.token, ...next.loggly.acceptTokens]),
+  });
+  for (const notice of notices) log.warn(notice);
+  const changed = [...plan.rebind.map((input) => `${input} input bound again`), ...plan.inPlace];
+  log.info("SIGHUP: configuration read again; {changes}; TLS certificates read again", {
+    changes: changed.length === 0 ? "nothing changed" : `applied: ${changed.join(", ")}`,
+  });
+  if (plan.restart.length > 0) {
+    log.warn("SIGHUP: {settings} changed, which only a restart applies; kept as they were", {
+      settings: plan.restart.join(", "),
+    });
+  }
+  return next;
 }
 
 /** Writes the systemd unit (or prints it, with --print) and the steps that follow. */

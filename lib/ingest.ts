@@ -41,8 +41,8 @@ const MAX_NAMED_TOKENS = 100;
 
 /** Turns received messages into queue records. */
 export class Ingest {
-  readonly #o: IngestOptions;
-  readonly #baseKey: string;
+  #o: IngestOptions;
+  #baseKey: string;
   readonly #encoder: EventEncoder;
   readonly #received = new Map<InputKind, Counter>();
   readonly #namedTokens = new Set<string>();
@@ -52,6 +52,14 @@ export class Ingest {
     // The queue copies each record: the encoder reuses one buffer for every event.
     this.#encoder = new EventEncoder(options.maxEventBytes);
     this.#baseKey = [...new Set(options.tags)].sort().join(",");
+  }
+
+  /** New settings (a reload) for the events that come next. */
+  configure(
+    changes: Partial<Pick<IngestOptions, "tags" | "timeZone" | "tokens" | "onEvent">>,
+  ): void {
+    this.#o = { ...this.#o, ...changes };
+    this.#baseKey = [...new Set(this.#o.tags)].sort().join(",");
   }
 
   /** True while the queue is full: stream readers pause, HTTP answers 503, UDP drops. */

@@ -47,6 +47,8 @@ export async function setupLogging(options: LogOptions): Promise<void> {
     value: renderValue,
   });
   const formatter = (record: LogRecord): string => options.redact(base(record));
+  // Again (a reload): the sinks in use flush and give stderr back before new ones take it.
+  await reset();
   await configure({
     reset: true,
     sinks: { stderr: lossySink(options.stream ?? Deno.stderr.writable, formatter) },

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { accessReason, assertReachable, assertWritable, granted, unreadable } from "./access.ts";
+import { assertReachable, assertWritable } from "./access.ts";
 import type { Config } from "./config.ts";
 import { LOGGLY_MAX_EVENT_BYTES } from "./config.ts";
 import { DryRunDrain } from "./dry_run.ts";
 import { Ingest } from "./ingest.ts";
+import { bindInput, type InputContext } from "./inputs.ts";
 import { logger } from "./log.ts";
 import { makeDeadLetter } from "./loggly/dead_letter.ts";
 import { http1Client, proxyConfigured } from "./loggly/http1.ts";
@@ -19,16 +20,15 @@ import { MemoryQueue } from "./queue/memory_queue.ts";
 import type { EventQueue } from "./queue/queue.ts";
 import { openSpool } from "./queue/spool.ts";
 import { makeRedactor } from "./redact.ts";
-import { PLACE_WAIT_MS } from "./syslog/guard.ts";
-import { type Listener, listenTcp } from "./syslog/listen.ts";
-import { listenUdp } from "./syslog/udp.ts";
-import { CertificateError, listenTls, type TlsListener } from "./syslog/tls.ts";
+import { INPUT_NAMES, type InputName, planReload, type ReloadPlan } from "./reload.ts";
+import type { Listener } from "./syslog/listen.ts";
+import type { TlsListener } from "./syslog/tls.ts";
 import { StatusLine, type StatusSources } from "./status_log.ts";
 import { RateLimit, Throttle } from "./throttle.ts";
 import { TokenPolicy } from "./tokens.ts";
-import { createHttpApp } from "./http/app.ts";
-import { isLoopback, serveHttp, type TlsFiles } from "./http/server.ts";
 import { formatAddress, type ListenAddress } from "./units.ts";
+
+export { ListenError } from "./inputs.ts";
 
 /** What a relay takes from its surroundings; each has a real default. */
 export interface RelayDeps {
@@ -47,8 +47,14 @@ export interface Relay {
   readonly tls: ListenAddress | null;
   readonly http: ListenAddress | null;
   readonly metrics: Metrics;
-  /** Re-reads the TLS certificates (SIGHUP); throws why when they cannot be used. */
-  reload(): void;
+  /** Re-reads the syslog TLS certificates; throws why when they cannot be used. */
+  reloadCertificates(): void;
+  /**
+   * Applies a new configuration (SIGHUP): inputs whose settings changed are bound again, the
+   * rest changes in place; what only a restart can change is named in the plan. Throws why
+   * when an input cannot be bound, with every input as it was.
+   */
+  reload(next: Config): Promise<ReloadPlan>;
   /** True when unsent events stay on disk for the next start. */
   readonly durable: boolean;
   /** Stops like {@link Relay.shutdown}; returns the events left (with a spool, those kept in it). */
@@ -122,133 +128,61 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const drain: Drain = loggly.dryRun || loggly.token === null
     ? new DryRunDrain(queue, deps.stdout ?? Deno.stdout.writable)
     : new Sender(queue, {
-      url: loggly.url,
+      ...senderSettings(config),
       token: loggly.token,
       fetch: deps.fetch ?? transport?.fetch ?? fetch,
       now,
       random: deps.random ?? Math.random,
-      batchMaxEvents: delivery.batchMaxEvents,
-      batchMaxBytes: delivery.batchMaxBytes,
-      lingerMs: delivery.lingerMs,
-      concurrency: delivery.concurrency,
-      retryInitialDelayMs: delivery.retryInitialDelayMs,
-      retryMaxDelayMs: delivery.retryMaxDelayMs,
-      deadLetter: makeDeadLetter(
-        delivery.deadLetterPath,
-        metrics,
-        logger("sender"),
-        makeRedactor([loggly.token, ...loggly.acceptTokens]),
-      ),
+      deadLetter: deadLetterFor(config, metrics),
       metrics,
     });
-  const listenerDeps = {
-    ingest,
-    metrics,
-    log: logger("input"),
-    maxMessageBytes: inputs.maxMessageBytes,
-  };
-  const streamOptions = {
-    session: { idleTimeoutMs: inputs.idleTimeoutMs, messageTimeoutMs: inputs.messageTimeoutMs },
-    limits: {
-      maxConnections: inputs.maxConnections,
-      maxPerPeer: inputs.maxConnectionsPerPeer,
-      placeWaitMs: PLACE_WAIT_MS,
-    },
-  };
-  const bound: Partial<Record<"udp" | "tcp" | "tls" | "http", Listener>> = {};
+  const shared: InputContext = { ingest, queue, drain, metrics, now };
+  const bound: Partial<Record<InputName, Listener>> = {};
   let tlsListener: TlsListener | null = null;
+  const startInput = async (name: InputName, from: Config): Promise<void> => {
+    const listener = await bindInput(name, from, shared);
+    if (listener === null) return;
+    bound[name] = listener;
+    if (name === "tls") tlsListener = listener as TlsListener;
+    const what = name === "http" ? (from.http?.tls ? "HTTPS" : "HTTP") : `syslog over ${name}`;
+    log.info("Listening for {what} on {address}", {
+      what,
+      address: formatAddress(listener.address),
+    });
+  };
+  const stopInput = async (name: InputName): Promise<void> => {
+    await bound[name]?.close();
+    delete bound[name];
+    if (name === "tls") tlsListener = null;
+  };
   try {
-    if (inputs.udp) {
-      const udp = inputs.udp;
-      bound.udp = await bind("udp", udp, () =>
-        listenUdp(udp, {
-          ingest,
-          metrics,
-          log: logger("input"),
-          maxMessageBytes: inputs.maxMessageBytes,
-          recvBufferBytes: inputs.udpRecvBufferBytes,
-        }));
-    }
-    if (inputs.tcp) {
-      const tcp = inputs.tcp;
-      bound.tcp = await bind("tcp", tcp, () => listenTcp(tcp, listenerDeps, streamOptions));
-    }
-    if (inputs.tls) {
-      const { address, cert, key, clientCa, maxVersion } = inputs.tls;
-      const files = { cert, key, clientCa };
-      tlsListener = await bind(
-        "tls",
-        address,
-        () =>
-          listenTls(address, listenerDeps, files, {
-            ...streamOptions,
-            maxVersion,
-            handshakeTimeoutMs: inputs.handshakeTimeoutMs,
-          }),
-      );
-      bound.tls = tlsListener;
-    }
-    if (config.http) {
-      const { listen: http, tokens: httpTokens, healthFailingAfterMs } = config.http;
-      const tls = config.http.tls === null
-        ? null
-        : readTlsFiles(config.http.tls.cert, config.http.tls.key);
-      const app = createHttpApp({
-        ingest,
-        queue,
-        metrics,
-        log: logger("http"),
-        pathTokens: [
-          ...(loggly.token ? [loggly.token] : []),
-          ...httpTokens,
-          ...loggly.acceptTokens,
-        ],
-        accountTokens: loggly.acceptTokens,
-        bearerTokens: httpTokens,
-        loopback: isLoopback(http.hostname),
-        maxBodyBytes: config.http.maxBodyBytes,
-        unhealthy: () => unhealthy(queue, drain, now(), healthFailingAfterMs),
-      });
-      bound.http = await bind("http", http, () =>
-        serveHttp(http, app, tls, {
-          handshakeTimeoutMs: inputs.handshakeTimeoutMs,
-          log: logger("http"),
-          onHandshakeTimeout: (peer) =>
-            ingest.connectionClosed(
-              "http",
-              "handshake timeout",
-              `${peer} did not finish its TLS handshake within --handshake-timeout`,
-            ),
-        }));
-    }
+    for (const name of INPUT_NAMES) await startInput(name, config);
   } catch (error) {
     await Promise.all(Object.values(bound).map((l) => l.close()));
     await queue.close();
     transport?.close();
     throw error;
   }
-  const listeners = Object.values(bound);
   drain.start();
   // Read when /metrics is rendered, so the gauges are exact at scrape time.
   metrics.observe(M.queueEvents, () => queue.heldEvents);
   metrics.observe(M.queueBytes, () => queue.heldBytes);
   observeProcess(metrics);
-  for (const [kind, l] of Object.entries(bound)) {
-    const what = kind === "http" ? (config.http?.tls ? "HTTPS" : "HTTP") : `syslog over ${kind}`;
-    log.info("Listening for {what} on {address}", { what, address: formatAddress(l.address) });
-  }
-  const statusTimer = startStatusLog(config.log.statusIntervalMs, {
+  const statusSources: StatusSources = {
     metrics,
     heldEvents: () => queue.heldEvents,
     heldBytes: () => queue.heldBytes,
     queueKind: config.spool === null ? "queue" : "spool",
     lastAnswer: () => drain.lastAnswer,
     now,
-  });
-  const [udp, tcp] = [bound.udp ?? null, bound.tcp ?? null];
-  const shutdown = async (timeoutMs = delivery.shutdownTimeoutMs): Promise<Leftover> => {
+  };
+  let statusTimer = startStatusLog(config.log.statusIntervalMs, statusSources);
+  let current = config;
+  const shutdown = async (
+    timeoutMs = current.delivery.shutdownTimeoutMs,
+  ): Promise<Leftover> => {
     clearInterval(statusTimer);
-    await Promise.all(listeners.map((l) => l.close()));
+    await Promise.all(Object.values(bound).map((l) => l.close()));
     const { unsent, inFlight } = await drain.stop(timeoutMs);
     transport?.close();
     const held = queue.heldEvents;
@@ -256,17 +190,81 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     // After close: a spool that could not write its last events no longer counts them as kept.
     return { unsent, inFlight, notSpooled: held - queue.heldEvents };
   };
+  const reload = async (next: Config): Promise<ReloadPlan> => {
+    const plan = planReload(current, next);
+    if (next.delivery.deadLetterPath !== null) {
+      assertWritable("--dead-letter", next.delivery.deadLetterPath);
+    }
+    if (!next.loggly.dryRun) assertReachable(next.loggly.url);
+    // Renewed certificates of a syslog TLS input that stays: bad ones refuse the whole reload.
+    if (!plan.rebind.includes("tls")) tlsListener?.reload();
+    // Inputs next: if one cannot be bound, those changed so far go back and nothing else changes.
+    const done: InputName[] = [];
+    for (const name of plan.rebind) {
+      try {
+        await stopInput(name);
+        done.push(name);
+        await startInput(name, next);
+      } catch (error) {
+        for (const back of done) {
+          await stopInput(back);
+          await startInput(back, current).catch((again) =>
+            log.error("Cannot listen for {input} as before the reload either: {error}", {
+              input: back,
+              error: again,
+            })
+          );
+        }
+        throw error;
+      }
+    }
+    ingest.configure({
+      tags: next.loggly.tags,
+      timeZone: next.inputs.syslogTimeZone,
+      tokens: new TokenPolicy(next.loggly.token, next.loggly.acceptTokens),
+      onEvent: next.log.verbosity >= 2 ? eventLogger(now) : undefined,
+    });
+    if (drain instanceof Sender && next.loggly.token !== null) {
+      drain.configure({
+        ...senderSettings(next),
+        deadLetter: deadLetterFor(next, metrics),
+      });
+    }
+    if (queue instanceof MemoryQueue) {
+      queue.resize(next.delivery.queueMaxEvents, next.delivery.queueMaxBytes);
+    }
+    if (current.log.statusIntervalMs !== next.log.statusIntervalMs) {
+      clearInterval(statusTimer);
+      statusTimer = startStatusLog(next.log.statusIntervalMs, statusSources);
+    }
+    // What waits for a restart keeps its old value, so that the config in force stays true.
+    current = {
+      ...next,
+      spool: current.spool,
+      loggly: { ...next.loggly, dryRun: current.loggly.dryRun },
+    };
+    return plan;
+  };
   return {
-    udp: udp?.address ?? null,
-    tcp: tcp?.address ?? null,
-    tls: bound.tls?.address ?? null,
-    http: bound.http?.address ?? null,
+    get udp() {
+      return bound.udp?.address ?? null;
+    },
+    get tcp() {
+      return bound.tcp?.address ?? null;
+    },
+    get tls() {
+      return bound.tls?.address ?? null;
+    },
+    get http() {
+      return bound.http?.address ?? null;
+    },
     metrics,
     durable: config.spool !== null,
-    reload() {
+    reloadCertificates() {
       tlsListener?.reload();
     },
-    async stop(timeoutMs = delivery.shutdownTimeoutMs) {
+    reload,
+    async stop(timeoutMs = current.delivery.shutdownTimeoutMs) {
       const left = await shutdown(timeoutMs);
       return left.unsent + left.inFlight - left.notSpooled;
     },
@@ -312,61 +310,26 @@ function readEnv(name: string): string | undefined {
   }
 }
 
-/** Why the relay cannot take events now, for /healthz; null when it can. */
-function unhealthy(queue: EventQueue, drain: Drain, now: number, failingAfterMs: number) {
-  if (queue.full) return "The queue is full: Loggly is not keeping up or is down";
-  const since = drain.failingSince;
-  if (since !== null && now - since >= failingAfterMs) {
-    return `Every delivery to Loggly has failed for ${Math.round((now - since) / 1000)} s`;
-  }
-  return null;
-}
-
-/** Reads the HTTPS certificate and key, with an error that names the file. */
-function readTlsFiles(cert: string, key: string): TlsFiles {
-  const read = (flag: string, path: string) => {
-    try {
-      return Deno.readTextFileSync(path);
-    } catch (error) {
-      throw new Error(unreadable(flag, path, error));
-    }
+/** The sender's settings that a reload may change, from a configuration. */
+function senderSettings(config: Config) {
+  const { delivery } = config;
+  return {
+    url: config.loggly.url,
+    batchMaxEvents: delivery.batchMaxEvents,
+    batchMaxBytes: delivery.batchMaxBytes,
+    lingerMs: delivery.lingerMs,
+    concurrency: delivery.concurrency,
+    retryInitialDelayMs: delivery.retryInitialDelayMs,
+    retryMaxDelayMs: delivery.retryMaxDelayMs,
+    ...(config.loggly.token === null ? {} : { token: config.loggly.token }),
   };
-  return { cert: read("--http-tls-cert", cert), key: read("--http-tls-key", key) };
 }
 
-/** The error for a port that cannot be bound, naming it and what to do. */
-export class ListenError extends Error {
-  constructor(kind: string, address: ListenAddress, cause: unknown) {
-    const reason = accessReason(cause, "net");
-    super(
-      `Cannot listen for ${kind} on ${
-        formatAddress(address)
-      } (${reason}): pick another address with ` +
-        `--${kind}, free the port, or use "--${kind} off"`,
-      { cause },
-    );
-    this.name = "ListenError";
-  }
-}
-
-async function bind<L extends Listener>(
-  kind: string,
-  address: ListenAddress,
-  start: () => L | Promise<L>,
-): Promise<L> {
-  // node:dgram reports a denied bind as an uncaught error: ask first (a fixed-permission build).
-  const host = formatAddress(address);
-  if (!granted({ name: "net", host })) {
-    throw new ListenError(
-      kind,
-      address,
-      new Deno.errors.NotCapable(`Requires net access to ${host}`),
-    );
-  }
-  try {
-    return await start();
-  } catch (error) {
-    if (error instanceof CertificateError) throw error; // it names the file already
-    throw new ListenError(kind, address, error);
-  }
+function deadLetterFor(config: Config, metrics: Metrics) {
+  return makeDeadLetter(
+    config.delivery.deadLetterPath,
+    metrics,
+    logger("sender"),
+    makeRedactor([config.loggly.token, ...config.loggly.acceptTokens]),
+  );
 }

@@ -55,7 +55,7 @@ Type=simple
 # A configuration that does not pass check-config is not started (the reason is in the journal).
 ExecStartPre=${check}
 ExecStart=${command}
-# SIGHUP reads the TLS certificates again (see the README).
+# SIGHUP reads the configuration again and applies what changed (see the README).
 ExecReload=/bin/kill -HUP $MAINPID
 Restart=on-failure
 RestartSec=2s

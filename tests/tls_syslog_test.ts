@@ -266,7 +266,7 @@ Deno.test("SIGHUP reload: new connections get the new certificate; established o
     });
     await Deno.copyFile(renewed.cert, certs.cert);
     await Deno.copyFile(renewed.key, certs.key);
-    h.relay.reload();
+    h.relay.reloadCertificates();
     const after = await connect();
     assert.notEqual(after.getPeerCertificate().serialNumber, firstSerial);
     assert.equal(after.getPeerCertificate().subject.CN, "renewed");
@@ -295,7 +295,7 @@ Deno.test("--tls-max-version 1.3 offers TLS 1.3, also after SIGHUP", async () =>
     });
   try {
     assert.equal(await protocol(), "TLSv1.3");
-    h.relay.reload();
+    h.relay.reloadCertificates();
     assert.equal(await protocol(), "TLSv1.3");
   } finally {
     await h.stop();

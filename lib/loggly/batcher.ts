@@ -89,11 +89,16 @@ function part(batch: Batch, from: number, to: number, first: number, last: numbe
 /** Open batches, one per account and tag set. */
 export class Batcher {
   #open = new Map<string, Batch>();
-  readonly #limits: BatchLimits;
+  #limits: BatchLimits;
   readonly #pool: Uint8Array<ArrayBuffer>[] = [];
   #openEvents = 0;
 
   constructor(limits: BatchLimits) {
+    this.#limits = limits;
+  }
+
+  /** New limits (a reload); batches open now close by them. */
+  setLimits(limits: BatchLimits): void {
     this.#limits = limits;
   }
 

@@ -54,6 +54,18 @@ export interface SenderOptions {
 }
 
 /** The events a drain still held when it stopped. */
+/** The settings a reload may change while the sender runs. */
+export type ReconfigurableKeys =
+  | "url"
+  | "token"
+  | "batchMaxEvents"
+  | "batchMaxBytes"
+  | "lingerMs"
+  | "concurrency"
+  | "retryInitialDelayMs"
+  | "retryMaxDelayMs"
+  | "deadLetter";
+
 export interface Undelivered {
   /** Events never sent, or sent only in requests that failed: Loggly does not have them. */
   unsent: number;
@@ -91,7 +103,7 @@ const REQUEST_BYTES_PER_SECOND = 100_000;
 /** The Loggly bulk sender. */
 export class Sender implements Drain {
   readonly #queue: EventQueue;
-  readonly #o: Required<Omit<SenderOptions, "log">> & { log: Logger };
+  #o: Required<Omit<SenderOptions, "log">> & { log: Logger };
   readonly #batcher: Batcher;
   readonly #ready: Batch[] = [];
   readonly #wake = new Notifier();
@@ -120,6 +132,17 @@ export class Sender implements Drain {
     });
     queue.onAvailable(() => this.#wake.notify());
     this.#abort.signal.addEventListener("abort", () => this.#wake.notify());
+  }
+
+  /** New settings (a reload), for the next requests; those under way finish as they began. */
+  configure(changes: Partial<Pick<SenderOptions, ReconfigurableKeys>>): void {
+    this.#o = { ...this.#o, ...changes };
+    this.#batcher.setLimits({
+      maxEvents: this.#o.batchMaxEvents,
+      maxBytes: this.#o.batchMaxBytes,
+      lingerMs: this.#o.lingerMs,
+    });
+    this.#wake.notify();
   }
 
   start(): void {
@@ -155,8 +178,8 @@ export class Sender implements Drain {
   }
 
   async #run(): Promise<void> {
-    const { concurrency, batchMaxEvents } = this.#o;
     while (!this.#abort.signal.aborted) {
+      const { concurrency, batchMaxEvents } = this.#o; // a reload may change them
       // Take only what the free request slots can use, so batches fill while requests are out.
       while (this.#ready.length < concurrency && this.#queue.pending > 0) {
         const now = this.#o.now();

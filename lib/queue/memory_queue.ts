@@ -23,8 +23,8 @@ export class MemoryQueue implements EventQueue {
   #heldBytes = 0;
   #waiters: (() => void)[] = [];
   #listener: () => void = () => {};
-  readonly #maxEvents: number;
-  readonly #maxBytes: number;
+  #maxEvents: number;
+  #maxBytes: number;
 
   constructor(maxEvents: number, maxBytes: number) {
     this.#maxEvents = maxEvents;
@@ -95,6 +95,17 @@ export class MemoryQueue implements EventQueue {
     this.#heldBytes -= receipt.bytes;
     this.#heldEvents -= receipt.events;
     if (this.#heldEvents === 0) this.#waiting.trimPool();
+    this.#wakeIfNotFull();
+  }
+
+  /** New bounds (a reload): what is held stays; inputs wait, or go on, by the new ones. */
+  resize(maxEvents: number, maxBytes: number): void {
+    this.#maxEvents = maxEvents;
+    this.#maxBytes = maxBytes;
+    this.#wakeIfNotFull();
+  }
+
+  #wakeIfNotFull(): void {
     if (!this.full && this.#waiters.length > 0) {
       const waiters = this.#waiters;
       this.#waiters = [];

@@ -1,0 +1,135 @@
+/**
+ * SIGHUP reloads the whole configuration: what changes is applied (inputs bound again only when
+ * their own settings changed), nothing accepted is lost, and a bad configuration is refused with
+ * the running one kept. The plan on its own, a relay in-process, and the process with a file.
+ */
+import assert from "node:assert/strict";
+import { planReload } from "../lib/reload.ts";
+import { sendTcp, startHarness, testConfig } from "./helpers.ts";
+import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
+import { RelayProcess, waitUntil } from "./relay_process.ts";
+
+Deno.test("reload plan: each input is bound again only when its own settings change", () => {
+  const base = ["--tcp", "127.0.0.1:5000", "--udp", "127.0.0.1:5000"];
+  const plan = (...args: string[]) => planReload(testConfig(base), testConfig([...base, ...args]));
+  assert.deepEqual(plan(), { rebind: [], inPlace: [], restart: [] });
+  assert.deepEqual(plan("--tag", "new").rebind, []);
+  assert.deepEqual(plan("--tag", "new").inPlace, ["tags"]);
+  assert.deepEqual(plan("--tcp", "127.0.0.1:5001").rebind, ["tcp"]);
+  assert.deepEqual(plan("--idle-timeout", "1m").rebind, ["tcp"], "a TCP setting: TCP only");
+  assert.deepEqual(plan("--max-message-bytes", "1KiB").rebind, ["udp", "tcp"]);
+  assert.deepEqual(plan("--http", "127.0.0.1:8080").rebind, ["http"]);
+  assert.deepEqual(plan("--linger", "5s", "--concurrency", "2").inPlace, ["delivery"]);
+  assert.deepEqual(plan("--queue-max-events", "100").inPlace, ["delivery"]);
+  assert.deepEqual(plan("-v").inPlace, ["log"]);
+  assert.deepEqual(plan("--syslog-timezone", "Europe/Berlin").inPlace, ["time zone"]);
+  assert.deepEqual(plan("--accept-token", "11111111-2222-4333-8444-555555555555").inPlace, [
+    "tokens",
+  ]);
+  assert.deepEqual(plan("--spool", "/tmp/x").restart, ["--spool settings"]);
+  assert.deepEqual(plan("--dry-run").restart, ["--dry-run"]);
+  // The HTTP app checks tokens in its paths: a new token binds it again.
+  const http = [...base, "--http", "127.0.0.1:8080"];
+  assert.deepEqual(
+    planReload(
+      testConfig(http),
+      testConfig([...http, "--accept-token", "11111111-2222-4333-8444-555555555555"]),
+    ).rebind,
+    ["http"],
+  );
+});
+
+Deno.test("reload in-process: tags and the TCP address change, no event is lost", async () => {
+  const h = await startHarness(["--tag", "before"]);
+  try {
+    const oldPort = h.relay.tcp!.port;
+    await sendTcp(oldPort, "<13>sent before\n");
+    await waitUntil(() => h.stub.received.length === 1);
+    // The same configured address (an ephemeral port) but another TCP setting: bound again.
+    const plan = await h.relay.reload(
+      testConfig(["--tag", "after", "--max-connections", "50", "--linger", "10ms"], h.stub),
+    );
+    assert.deepEqual(plan.rebind, ["tcp"]);
+    assert.deepEqual(plan.inPlace, ["tags", "delivery"]);
+    const newPort = h.relay.tcp!.port;
+    assert.notEqual(newPort, oldPort);
+    await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: oldPort }));
+    await sendTcp(newPort, "<13>sent after\n");
+    await waitUntil(() => h.stub.received.length === 2);
+    assert.deepEqual(h.stub.received.map((r) => [r.event.message, r.tags]), [
+      ["sent before", ["before"]],
+      ["sent after", ["after"]],
+    ]);
+  } finally {
+    assert.equal(await h.stop(), 0);
+  }
+});
+
+Deno.test("reload in-process: an address that cannot be bound is refused, inputs as they were", async () => {
+  const h = await startHarness();
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const taken = (busy.addr as Deno.NetAddr).port;
+  try {
+    const udpBefore = h.relay.udp!.port;
+    const tcpBefore = h.relay.tcp!.port;
+    await assert.rejects(
+      h.relay.reload(
+        testConfig(["--udp", "127.0.0.1:0", "--tcp", `127.0.0.1:${taken}`, "--tag", "x"], h.stub),
+      ),
+      new RegExp(`Cannot listen for tcp on 127\\.0\\.0\\.1:${taken}`),
+    );
+    // UDP was bound again before TCP failed: it went back as it was (a new ephemeral port).
+    assert.ok(h.relay.udp !== null && h.relay.tcp !== null);
+    assert.notEqual(h.relay.tcp.port, taken);
+    await sendTcp(h.relay.tcp.port, "<13>still here\n");
+    await waitUntil(() => h.stub.received.length === 1);
+    assert.deepEqual(h.stub.received[0].tags, [], "the new tag was not applied");
+    assert.ok(udpBefore > 0 && tcpBefore > 0);
+  } finally {
+    assert.equal(await h.stop(), 0);
+  }
+});
+
+Deno.test("SIGHUP with a config file: the change applied and said; a bad file refused, the running one kept", async () => {
+  const stub = new LogglyStub(TEST_TOKEN).start();
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/config.toml`;
+  const write = (tag: string, extra = "") =>
+    Deno.writeTextFile(
+      file,
+      `[loggly]\ntags = ["${tag}"]\nurl = "${stub.url}"\n[delivery]\nlinger = "50ms"\n${extra}`,
+    );
+  await write("first");
+  const p = new RelayProcess(["--config", file], { LOGGLY_TOKEN: TEST_TOKEN });
+  try {
+    const { tcp } = await p.ready();
+    await sendTcp(tcp, "<13>one\n");
+    await waitUntil(() => stub.received.length === 1);
+
+    await write("second");
+    p.child.kill("SIGHUP");
+    await waitUntil(() => /SIGHUP: configuration read again; applied: tags/.test(p.stderr));
+    await sendTcp(tcp, "<13>two\n");
+    await waitUntil(() => stub.received.length === 2);
+
+    await write("third", "[delivery]\nconcurency = 2\n"); // a second [delivery] and a typo
+    p.child.kill("SIGHUP");
+    await waitUntil(() => /SIGHUP: the new configuration is refused/.test(p.stderr));
+    await sendTcp(tcp, "<13>three\n");
+    await waitUntil(() => stub.received.length === 3);
+
+    assert.deepEqual(stub.received.map((r) => [r.event.message, r.tags[0]]), [
+      ["one", "first"],
+      ["two", "second"],
+      ["three", "second"],
+    ]);
+    assert.equal(await p.stop(), 0);
+    assert.ok(!p.stderr.includes(TEST_TOKEN));
+  } catch (error) {
+    console.log(p.stderr);
+    throw error;
+  } finally {
+    await stub.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
