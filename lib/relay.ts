@@ -139,9 +139,12 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const shared: InputContext = { ingest, queue, drain, metrics, now };
   const bound: Partial<Record<InputName, Listener>> = {};
   let tlsListener: TlsListener | null = null;
+  /** The HTTPS certificate and key the HTTP input was bound with, to tell a renewal on SIGHUP. */
+  let httpsFiles: string | null = null;
   const startInput = async (name: InputName, from: Config): Promise<void> => {
     const listener = await bindInput(name, from, shared);
     if (listener === null) return;
+    if (name === "http") httpsFiles = from.http?.tls ? readFiles(from.http.tls) : null;
     bound[name] = listener;
     if (name === "tls") tlsListener = listener as TlsListener;
     const what = name === "http" ? (from.http?.tls ? "HTTPS" : "HTTP") : `syslog over ${name}`;
@@ -191,7 +194,13 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     return { unsent, inFlight, notSpooled: held - queue.heldEvents };
   };
   const reload = async (next: Config): Promise<ReloadPlan> => {
-    const plan = planReload(current, next);
+    let plan = planReload(current, next);
+    // Renewed HTTPS files (certbot renews in place): the HTTP input is bound again to use them.
+    if (
+      next.http?.tls && !plan.rebind.includes("http") && readFiles(next.http.tls) !== httpsFiles
+    ) {
+      plan = { ...plan, rebind: [...plan.rebind, "http"] };
+    }
     if (next.delivery.deadLetterPath !== null) {
       assertWritable("--dead-letter", next.delivery.deadLetterPath);
     }
@@ -308,6 +317,17 @@ function readEnv(name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The text of some files, to tell whether they changed; "" for one that cannot be read. */
+function readFiles(files: { cert: string; key: string }): string {
+  return [files.cert, files.key].map((path) => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch {
+      return ""; // binding will say why
+    }
+  }).join("\n");
 }
 
 /** The sender's settings that a reload may change, from a configuration. */

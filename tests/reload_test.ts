@@ -4,10 +4,13 @@
  * the running one kept. The plan on its own, a relay in-process, and the process with a file.
  */
 import assert from "node:assert/strict";
+import tls from "node:tls";
 import { planReload } from "../lib/reload.ts";
 import { sendTcp, startHarness, testConfig } from "./helpers.ts";
+import { startHttpsRelay } from "./https_relay.ts";
 import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
 import { RelayProcess, waitUntil } from "./relay_process.ts";
+import { makeCertificate } from "./tls_fixture.ts";
 
 Deno.test("reload plan: each input is bound again only when its own settings change", () => {
   const base = ["--tcp", "127.0.0.1:5000", "--udp", "127.0.0.1:5000"];
@@ -131,5 +134,44 @@ Deno.test("SIGHUP with a config file: the change applied and said; a bad file re
   } finally {
     await stub.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reload: renewed HTTPS files (same paths) bind the HTTP input again, with the new certificate", async () => {
+  const r = await startHttpsRelay();
+  const ca = await Deno.readTextFile(r.certs.caCert);
+  const subject = () =>
+    new Promise<string>((resolve, reject) => {
+      const socket = tls.connect(
+        { host: "127.0.0.1", port: r.h.relay.http!.port, ca, servername: "localhost" },
+        () => {
+          resolve(socket.getPeerCertificate().subject.CN);
+          socket.destroy();
+        },
+      );
+      socket.once("error", reject);
+    });
+  try {
+    const args = [
+      "--http",
+      "127.0.0.1:0",
+      "--http-tls-cert",
+      r.certs.cert,
+      "--http-tls-key",
+      r.certs.key,
+    ];
+    assert.deepEqual((await r.h.relay.reload(testConfig(args, r.h.stub))).rebind, []);
+    const before = await subject();
+    const renewed = await makeCertificate(r.certs, "renewed", {
+      usage: "serverAuth",
+      san: "IP:127.0.0.1, DNS:localhost",
+    });
+    await Deno.copyFile(renewed.cert, r.certs.cert);
+    await Deno.copyFile(renewed.key, r.certs.key);
+    assert.deepEqual((await r.h.relay.reload(testConfig(args, r.h.stub))).rebind, ["http"]);
+    assert.equal(await subject(), "renewed");
+    assert.notEqual(before, "renewed");
+  } finally {
+    await r.stop();
   }
 });
