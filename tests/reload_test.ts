@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import tls from "node:tls";
 import { planReload } from "../lib/reload.ts";
-import { sendTcp, startHarness, testConfig } from "./helpers.ts";
+import { run, sendTcp, startHarness, testConfig } from "./helpers.ts";
 import { startHttpsRelay } from "./https_relay.ts";
 import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
-import { RelayProcess, waitUntil } from "./relay_process.ts";
+import { DENO_RUN, RelayProcess, waitUntil } from "./relay_process.ts";
 import { makeCertificate } from "./tls_fixture.ts";
 
 Deno.test("reload plan: each input is bound again only when its own settings change", () => {
@@ -93,17 +93,29 @@ Deno.test("reload in-process: an address that cannot be bound is refused, inputs
   }
 });
 
-Deno.test("SIGHUP with a config file: the change applied and said; a bad file refused, the running one kept", async () => {
+Deno.test("the README's way: a config file and a credential, check-config, edit, SIGHUP, the change in the log", async () => {
   const stub = new LogglyStub(TEST_TOKEN).start();
   const dir = await Deno.makeTempDir();
   const file = `${dir}/config.toml`;
+  // systemd's LoadCredential= puts the token here and names the folder in CREDENTIALS_DIRECTORY.
+  await Deno.mkdir(`${dir}/credentials`);
+  await Deno.writeTextFile(`${dir}/credentials/loggly-token`, `${TEST_TOKEN}\n`);
+  const env = { CREDENTIALS_DIRECTORY: `${dir}/credentials` };
   const write = (tag: string, extra = "") =>
     Deno.writeTextFile(
       file,
       `[loggly]\ntags = ["${tag}"]\nurl = "${stub.url}"\n[delivery]\nlinger = "50ms"\n${extra}`,
     );
   await write("first");
-  const p = new RelayProcess(["--config", file], { LOGGLY_TOKEN: TEST_TOKEN });
+  const check = await run(DENO_RUN[0], [...DENO_RUN.slice(1), "check-config", "--config", file], {
+    env,
+  });
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  assert.match(
+    check.stdout,
+    /loggly\.token = \[REDACTED\] {2}# the systemd credential .*loggly-token/,
+  );
+  const p = new RelayProcess(["--config", file], env);
   try {
     const { tcp } = await p.ready();
     await sendTcp(tcp, "<13>one\n");
