@@ -21,7 +21,14 @@ import { REDACTED } from "./redact.ts";
 import { type FlagValues, type Origin, Settings } from "./settings.ts";
 import { isValidTimeZone } from "./syslog/parse.ts";
 import type { TlsVersion } from "./syslog/tls.ts";
-import { ConfigError, isValidTag, type ListenAddress, MAX_TAG_LENGTH, MAX_TAGS } from "./units.ts";
+import {
+  ConfigError,
+  isValidTag,
+  type ListenAddress,
+  MAX_TAG_LENGTH,
+  MAX_TAGS,
+  parseInteger,
+} from "./units.ts";
 
 export { ConfigError, DEFAULT_PORT, DEFAULT_TLS_PORT, LOGGLY_MAX_REQUEST_BYTES };
 
@@ -287,7 +294,7 @@ function inputsPart(s: Settings, legacy: LegacyConfig): InputsConfig {
   // -p (or port= of a syslog2loggly file) is the port of UDP and TCP where they name none.
   const legacyPort = legacy.port === undefined
     ? null
-    : Number(checkPort(`port= in ${legacy.path}`, legacy.port));
+    : parseInteger(`port= in ${legacy.path}`, legacy.port, 0, 65535);
   const port = s.count("port") ?? legacyPort ?? DEFAULT_PORT;
   const listen = (flag: "udp" | "tcp") =>
     s.given(flag) ? s.address(flag, port) : { hostname: "0.0.0.0", port };
@@ -614,13 +621,6 @@ function readLegacyConfig(
     out[key] = line.slice(eq + 1).trim().replace(/^(["'])(.*)\1$/, "$2");
   });
   return out;
-}
-
-function checkPort(label: string, value: string): string {
-  if (!/^\d+$/.test(value.trim()) || Number(value) > 65535) {
-    throw new ConfigError(`${label} "${value}" must be a whole number from 0 to 65535`);
-  }
-  return value.trim();
 }
 
 function parseLogglyUrl(label: string, value: string): string {
