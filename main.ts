@@ -10,7 +10,13 @@
  */
 import { checkConfig } from "./lib/check_config.ts";
 import { accessReason } from "./lib/access.ts";
-import { type Config, ConfigError, parseCommand, type Resolved } from "./lib/config.ts";
+import {
+  type Config,
+  ConfigError,
+  type ConfigSources,
+  parseCommand,
+  type Resolved,
+} from "./lib/config.ts";
 import { dumpConfig } from "./lib/dump_config.ts";
 import { type Logger, logger, setupLogging, stopLogging } from "./lib/log.ts";
 import { makeRedactor } from "./lib/redact.ts";
@@ -19,10 +25,10 @@ import {
   DEFAULT_BINARY,
   DEFAULT_TOKEN_PATH,
   nextSteps,
-  serviceArgs,
   systemdUnit,
   UNIT_PATH,
 } from "./lib/service_unit.ts";
+import { reloadRefusal } from "./lib/reload.ts";
 import { EXIT, exitCode, shutdownReport } from "./lib/shutdown.ts";
 import { usage } from "./lib/usage.ts";
 import { VERSION } from "./lib/version.ts";
@@ -30,7 +36,7 @@ import { VERSION } from "./lib/version.ts";
 async function main(args: string[]): Promise<number> {
   let command;
   try {
-    command = parseCommand(args, { env: readEnv, readTextFile: (p) => Deno.readTextFileSync(p) });
+    command = parseCommand(args, SOURCES);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`loggly-relay: ${error.message}\n\nSee loggly-relay --help.`);
@@ -61,7 +67,7 @@ async function main(args: string[]): Promise<number> {
     console.log(report.ok ? "The configuration is valid." : "The configuration has errors.");
     return report.ok ? EXIT.ok : EXIT.failure;
   }
-  if (command.kind === "install-service") return installService(command, args);
+  if (command.kind === "install-service") return installService(command);
   const { config, notices } = command;
   await setupLogging({
     verbosity: config.log.verbosity,
@@ -70,28 +76,39 @@ async function main(args: string[]): Promise<number> {
   });
   const log = logger("main");
   for (const notice of notices) log.warn(notice);
+  // SIGHUP is listened for before anything starts: its default action would end the process.
+  let relay: Relay | null = null;
+  let stopping = false;
+  let active: InForce = { config, file: command.file };
+  let reloading = Promise.resolve();
+  const onHangup = () => {
+    // One reload at a time, in the order the signals came; none while starting or stopping.
+    reloading = reloading.then(async () => {
+      if (relay === null || stopping) {
+        log.warn("SIGHUP while the relay is {state}: not reloading", {
+          state: stopping ? "stopping" : "starting",
+        });
+        return;
+      }
+      active = await reloadConfig(relay, active, args, log);
+    }).catch((error) => log.error("SIGHUP: the reload failed: {error}", { error }));
+  };
+  Deno.addSignalListener("SIGHUP", onHangup);
   try {
-    const relay = await startRelay(config);
+    relay = await startRelay(config);
     if (config.loggly.dryRun) {
       log.info("Dry run: printing events to stdout instead of sending them");
     } else log.info("Forwarding to {url}", { url: config.loggly.url });
-    let active = config;
-    let reloading = Promise.resolve();
-    Deno.addSignalListener("SIGHUP", () => {
-      // One reload at a time, in the order the signals came.
-      reloading = reloading.then(async () => {
-        active = await reloadConfig(relay, active, args, log);
-      }).catch((error) => log.error("SIGHUP: the reload failed: {error}", { error }));
-    });
     const signal = await new Promise<string>((resolve) => {
       for (const name of ["SIGINT", "SIGTERM"] as const) {
         Deno.addSignalListener(name, () => resolve(name));
       }
     });
+    stopping = true;
     await reloading;
     log.info("{signal}: stopping inputs and flushing for up to {ms} ms", {
       signal,
-      ms: active.delivery.shutdownTimeoutMs,
+      ms: active.config.delivery.shutdownTimeoutMs,
     });
     const left = await relay.shutdown();
     const state = { ...left, durable: relay.durable, dryRun: config.loggly.dryRun };
@@ -112,19 +129,19 @@ async function main(args: string[]): Promise<number> {
  */
 async function reloadConfig(
   relay: Relay,
-  active: Config,
+  active: InForce,
   args: string[],
   log: Logger,
-): Promise<Config> {
+): Promise<InForce> {
   let next: Config;
   let notices: string[];
+  let file: string | null;
   try {
-    const command = parseCommand(args, {
-      env: readEnv,
-      readTextFile: (p) => Deno.readTextFileSync(p),
-    });
+    const command = parseCommand(args, SOURCES);
     if (command.kind !== "run") return active;
-    ({ config: next, notices } = command);
+    const refusal = reloadRefusal(active.file, command.file);
+    if (refusal !== null) throw new ConfigError(refusal);
+    ({ config: next, notices, file } = command);
   } catch (error) {
     log.error("SIGHUP: the new configuration is refused ({error}); keeping the one in use", {
       error: error instanceof Error ? error.message : String(error),
@@ -148,25 +165,33 @@ async function reloadConfig(
   });
   for (const notice of notices) log.warn(notice);
   const changed = [...plan.rebind.map((input) => `${input} input bound again`), ...plan.inPlace];
-  log.info("SIGHUP: configuration read again; {changes}; TLS certificates read again", {
+  const certificates = next.inputs.tls || next.http?.tls ? "; TLS certificates read again" : "";
+  log.info("SIGHUP: configuration read again; {changes}{certificates}", {
     changes: changed.length === 0 ? "nothing changed" : `applied: ${changed.join(", ")}`,
+    certificates,
   });
   if (plan.restart.length > 0) {
     log.warn("SIGHUP: {settings} changed, which only a restart applies; kept as they were", {
       settings: plan.restart.join(", "),
     });
   }
-  return next;
+  return { config: next, file };
+}
+
+/** The configuration in force and the config file it was read from. */
+interface InForce {
+  readonly config: Config;
+  readonly file: string | null;
 }
 
 /** Writes the systemd unit (or prints it, with --print) and the steps that follow. */
-function installService(resolved: Resolved, args: string[]): number {
+function installService(resolved: Resolved & { serviceArgs: string[] }): number {
   const execPath = Deno.execPath();
   const compiled = !/^deno(\.exe)?$/.test(execPath.split(/[\\/]/).pop()!);
   const tokenPath = resolved.settings.text("token-file") ?? DEFAULT_TOKEN_PATH;
   const unit = systemdUnit({
     binary: resolved.settings.text("binary") ?? (compiled ? execPath : DEFAULT_BINARY),
-    args: serviceArgs(args),
+    args: resolved.serviceArgs,
     tokenPath,
     config: resolved.config,
   });
@@ -192,6 +217,13 @@ function installService(resolved: Resolved, args: string[]): number {
   for (const step of nextSteps({ tokenPath, tokenExists, written })) console.log(`  ${step}`);
   return written ? EXIT.ok : EXIT.failure;
 }
+
+/** Where parseCommand reads the environment and files: this process's. */
+const SOURCES: ConfigSources = {
+  env: readEnv,
+  readTextFile: (path) => Deno.readTextFileSync(path),
+  cwd: () => Deno.cwd(),
+};
 
 /** An environment variable; undefined when unset or when this build may not read it. */
 function readEnv(name: string): string | undefined {

@@ -8,10 +8,11 @@
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { accessReason } from "./access.ts";
-import type { Resolved, TokenOrigin } from "./config.ts";
+import type { Config, Resolved, TokenOrigin } from "./config.ts";
 import { fileKey } from "./options.ts";
-import { REDACTED } from "./redact.ts";
+import { REDACTED, redactTokenLike } from "./redact.ts";
 import { describeOrigin, type Setting } from "./settings.ts";
+import { formatAddress, type ListenAddress, parseDuration } from "./units.ts";
 
 /** One finding: an error makes check-config fail; a warning does not. */
 export interface Finding {
@@ -67,23 +68,95 @@ export function checkConfig(
       tokenSource(resolved.tokenOrigin)
     }`,
     ...resolved.settings.all().filter((s) => s.option.section !== null && s.option.flag !== "token")
-      .map(settingLine),
-  ];
+      .map((setting) => settingLine(setting, resolved)),
+  ].map(redactTokenLike);
   for (const notice of resolved.notices) findings.push({ level: "warning", message: notice });
   const ok = !findings.some((f) => f.level === "error");
   return { ok, lines, findings };
 }
 
-function settingLine(setting: Setting): string {
+/** The value in force, as the config file would say it; undefined when its part is off. */
+const EFFECTIVE: Record<string, (c: Config) => unknown> = {
+  "accept-token": (c) => c.loggly.acceptTokens,
+  "loggly-url": (c) => c.loggly.url,
+  tag: (c) => c.loggly.tags,
+  "dry-run": (c) => c.loggly.dryRun,
+  udp: (c) => c.inputs.udp,
+  tcp: (c) => c.inputs.tcp,
+  "udp-recv-buffer": (c) => c.inputs.udpRecvBufferBytes,
+  tls: (c) => c.inputs.tls?.address ?? null,
+  "tls-cert": (c) => c.inputs.tls?.cert,
+  "tls-key": (c) => c.inputs.tls?.key,
+  "tls-client-ca": (c) => c.inputs.tls?.clientCa,
+  "tls-max-version": (c) => c.inputs.tls?.maxVersion,
+  "max-message-bytes": (c) => c.inputs.maxMessageBytes,
+  "idle-timeout": (c) => c.inputs.idleTimeoutMs,
+  "message-timeout": (c) => c.inputs.messageTimeoutMs,
+  "handshake-timeout": (c) => c.inputs.handshakeTimeoutMs,
+  "max-connections": (c) => c.inputs.maxConnections,
+  "max-connections-per-peer": (c) => c.inputs.maxConnectionsPerPeer,
+  "syslog-timezone": (c) => c.inputs.syslogTimeZone,
+  "batch-max-events": (c) => c.delivery.batchMaxEvents,
+  "batch-max-bytes": (c) => c.delivery.batchMaxBytes,
+  linger: (c) => c.delivery.lingerMs,
+  concurrency: (c) => c.delivery.concurrency,
+  "queue-max-events": (c) => c.delivery.queueMaxEvents,
+  "queue-max-bytes": (c) => c.delivery.queueMaxBytes,
+  "retry-initial-delay": (c) => c.delivery.retryInitialDelayMs,
+  "retry-max-delay": (c) => c.delivery.retryMaxDelayMs,
+  "dead-letter": (c) => c.delivery.deadLetterPath,
+  "shutdown-timeout": (c) => c.delivery.shutdownTimeoutMs,
+  http: (c) => c.http?.listen ?? null,
+  "http-tls-cert": (c) => c.http?.tls?.cert,
+  "http-tls-key": (c) => c.http?.tls?.key,
+  "http-token": (c) => c.http?.tokens,
+  "http-max-body-bytes": (c) => c.http?.maxBodyBytes,
+  "health-failing-after": (c) => c.http?.healthFailingAfterMs,
+  spool: (c) => c.spool?.dir ?? null,
+  "spool-sync": (c) => c.spool?.sync,
+  "spool-max-bytes": (c) => c.spool?.maxBytes,
+  verbose: (c) => c.log.verbosity,
+  "log-format": (c) => c.log.format,
+  "status-interval": (c) => c.log.statusIntervalMs,
+};
+
+/** One line: `section.key = value  # where it came from`, secrets redacted. */
+function settingLine(setting: Setting, resolved: Resolved): string {
   const { option } = setting;
-  const secret = option.flag === "accept-token" || option.flag === "http-token";
-  const raw = setting.raw;
-  const shown = raw === null
-    ? "(unset)"
-    : JSON.stringify(secret ? (Array.isArray(raw) ? raw.map(() => REDACTED) : REDACTED) : raw);
-  return `${option.section}.${fileKey(option)} = ${shown}  # ${
-    describeOrigin(option, setting.origin)
-  }`;
+  const effective = EFFECTIVE[option.flag]?.(resolved.config);
+  // Options not kept in Config (token_file, port) and those of a part that is off: as given.
+  const value = effective === undefined ? setting.raw : effective;
+  let shown: string;
+  if (value === null) shown = "(unset)";
+  else if (option.secret) {
+    shown = JSON.stringify(Array.isArray(value) ? value.map(() => REDACTED) : REDACTED);
+  } else if (effective === undefined) shown = JSON.stringify(value);
+  else if (option.kind.type === "duration") shown = JSON.stringify(formatDuration(value as number));
+  else if (option.kind.type === "address") {
+    shown = JSON.stringify(formatAddress(value as ListenAddress));
+  } else shown = JSON.stringify(value);
+  let source = describeOrigin(option, setting.origin);
+  const { settings } = resolved;
+  const portGiven = settings.given("port");
+  if ((option.flag === "udp" || option.flag === "tcp") && value !== null && portGiven) {
+    if (!settings.given(option.flag) || settings.outranks("port", option.flag)) {
+      source += `, port from ${settings.label("port")}`;
+    }
+  }
+  if (option.flag === "retry-initial-delay" && !settings.given(option.flag)) {
+    if (resolved.config.delivery.retryInitialDelayMs !== parseDuration("", String(setting.raw))) {
+      source += ", shortened to --retry-max-delay";
+    }
+  }
+  return `${option.section}.${fileKey(option)} = ${shown}  # ${source}`;
+}
+
+/** Milliseconds as the config file says them: "10s", "500ms", "5m". */
+function formatDuration(ms: number): string {
+  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }
 
 function tokenSource(origin: TokenOrigin | null): string {

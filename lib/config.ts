@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { unreadable } from "./access.ts";
 import { type ConfigFile, parseConfigFile } from "./config_file.ts";
 import { isLoopback } from "./http/server.ts";
+import { serviceArgs } from "./service_unit.ts";
 import {
   DEFAULT_CONFIG_PATH,
   DEFAULT_PORT,
@@ -17,7 +18,6 @@ import {
   OPTIONS,
 } from "./options.ts";
 import type { SpoolSync } from "./queue/spool.ts";
-import { REDACTED } from "./redact.ts";
 import { type FlagValues, type Origin, Settings } from "./settings.ts";
 import { isValidTimeZone } from "./syslog/parse.ts";
 import type { TlsVersion } from "./syslog/tls.ts";
@@ -154,12 +154,14 @@ export type Command =
   | { kind: "dump-config" }
   | ({ kind: "run" } & Resolved)
   | ({ kind: "check-config" } & Resolved)
-  | ({ kind: "install-service" } & Resolved);
+  | ({ kind: "install-service"; readonly serviceArgs: string[] } & Resolved);
 
 /** What parseCommand reads from outside the arguments. */
 export interface ConfigSources {
   env: (name: string) => string | undefined;
   readTextFile: (path: string) => string;
+  /** The working directory, against which install-service makes paths absolute. */
+  cwd: () => string;
 }
 
 /** The subcommands; without one, the relay runs. */
@@ -188,12 +190,14 @@ function argsOptions() {
 export function parseCommand(args: string[], sources: ConfigSources): Command {
   let values: FlagValues;
   let positionals: string[];
+  let tokens: ReturnType<typeof parseArgs>["tokens"];
   try {
-    ({ values, positionals } = parseArgs({
+    ({ values, positionals, tokens } = parseArgs({
       args,
       options: argsOptions(),
       strict: true,
       allowPositionals: true,
+      tokens: true,
     }));
   } catch (error) {
     throw new ConfigError(argsErrorMessage(error));
@@ -205,7 +209,7 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
   if (subcommand !== undefined && !SUBCOMMANDS.includes(subcommand) || rest.length > 0) {
     const stray = rest.length > 0 ? rest[0] : subcommand;
     throw new ConfigError(
-      `Unexpected argument "${redactTokens(stray)}": flags start with -- ` +
+      `Unexpected argument "${stray}": flags start with -- ` +
         `(the commands are ${SUBCOMMANDS.join(", ")})`,
     );
   }
@@ -214,14 +218,25 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
       "--print and --binary go with install-service: loggly-relay install-service --print",
     );
   }
-  const resolved = resolveConfig(values, sources);
+  if (subcommand === "install-service") {
+    const options = tokens!.flatMap((t) =>
+      t.kind === "option" ? [{ name: t.name, value: t.value }] : []
+    );
+    // The token is the unit's credential, not read here: the token file may not exist yet.
+    const resolved = resolveConfig(values, sources, false);
+    return {
+      kind: "install-service",
+      serviceArgs: serviceArgs(options, sources.cwd()),
+      ...resolved,
+    };
+  }
+  const resolved = resolveConfig(values, sources, true);
   if (subcommand === "check-config") return { kind: "check-config", ...resolved };
-  if (subcommand === "install-service") return { kind: "install-service", ...resolved };
   return { kind: "run", ...resolved };
 }
 
 /** The flags, the environment, the config file and the defaults made into a Config. */
-function resolveConfig(values: FlagValues, sources: ConfigSources): Resolved {
+function resolveConfig(values: FlagValues, sources: ConfigSources, needToken: boolean): Resolved {
   const notices: string[] = [];
   const env = (name: string) => sources.env(name);
   const configPath = (values.config as string | undefined) ??
@@ -236,8 +251,10 @@ function resolveConfig(values: FlagValues, sources: ConfigSources): Resolved {
   }
   const dryRun = s.switch("dry-run");
   const legacy = readLegacyConfig(s, sources, notices);
-  const { token, origin: tokenOrigin } = readToken(s, sources, legacy);
-  if (token === null && !dryRun) {
+  const { token, origin: tokenOrigin } = needToken
+    ? readToken(s, sources, legacy)
+    : { token: null, origin: null };
+  if (token === null && !dryRun && needToken) {
     throw new ConfigError(
       "No Loggly token: give --token TOKEN, --token-file FILE or the LOGGLY_TOKEN variable, " +
         "or token_file in the config file (your customer token is under Source Setup > " +
@@ -296,8 +313,14 @@ function inputsPart(s: Settings, legacy: LegacyConfig): InputsConfig {
     ? null
     : parseInteger(`port= in ${legacy.path}`, legacy.port, 0, 65535);
   const port = s.count("port") ?? legacyPort ?? DEFAULT_PORT;
-  const listen = (flag: "udp" | "tcp") =>
-    s.given(flag) ? s.address(flag, port) : { hostname: "0.0.0.0", port };
+  const listen = (flag: "udp" | "tcp"): ListenAddress | null => {
+    if (!s.given(flag)) return { hostname: "0.0.0.0", port };
+    const address = s.address(flag, port);
+    // -p from a source above the one that set the address wins over its port (not over off).
+    return address !== null && s.given("port") && s.outranks("port", flag)
+      ? { ...address, port }
+      : address;
+  };
   const timeZone = s.text("syslog-timezone")!;
   if (!isValidTimeZone(timeZone)) {
     throw new ConfigError(
@@ -357,8 +380,8 @@ function deliveryPart(s: Settings): DeliveryConfig {
     : Math.min(s.duration("retry-initial-delay"), retryMaxDelayMs);
   if (retryInitialDelayMs < 1 || retryMaxDelayMs < retryInitialDelayMs) {
     throw new ConfigError(
-      `--retry-initial-delay (${retryInitialDelayMs}ms) must be at least 1ms and no longer than ` +
-        `--retry-max-delay (${retryMaxDelayMs}ms)`,
+      `${s.label("retry-initial-delay")} (${retryInitialDelayMs}ms) must be at least 1ms and no ` +
+        `longer than ${s.label("retry-max-delay")} (${retryMaxDelayMs}ms)`,
     );
   }
   return {
@@ -444,13 +467,9 @@ function readTags(s: Settings): string[] {
 
 function argsErrorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  // node's messages are precise but verbose; keep their first sentence. A stray argument may be
-  // a token that lost its flag (`--token= UUID`): never echo one.
-  return redactTokens(text.split(". To specify")[0].replace(/^Unknown option/, "Unknown flag"));
-}
-
-function redactTokens(text: string): string {
-  return text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, REDACTED);
+  // node's messages are precise but verbose; keep their first sentence. (A stray token that lost
+  // its flag, `--token= UUID`, is redacted by ConfigError.)
+  return text.split(". To specify")[0].replace(/^Unknown option/, "Unknown flag");
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -531,7 +550,12 @@ function readToken(
   const first = candidates[0];
   if (first === undefined) return { token: null, origin: null };
   const [token, label] = first.read();
-  if (token === "") return { token: null, origin: null };
+  if (token === "") {
+    throw new ConfigError(
+      `The token from ${label} is empty: put your customer token there (Source Setup > ` +
+        "Customer Tokens in Loggly)",
+    );
+  }
   return { token: checkToken(token, label), origin: first.origin };
 }
 
@@ -633,9 +657,15 @@ function parseLogglyUrl(label: string, value: string): string {
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new ConfigError(`${label} "${value}" must start with https:// (or http:// for tests)`);
   }
+  if (/\/(inputs|bulk)(\/|$)/i.test(url.pathname)) {
+    throw new ConfigError(
+      `${label} "${value}" names an input path: give the base URL only, e.g. ` +
+        "https://logs-01.loggly.com; the relay adds /bulk/ and the token (--token) itself",
+    );
+  }
   if (url.search || url.hash || url.username || url.password) {
     throw new ConfigError(
-      `${label} "${redactTokens(value)}" must be a base URL without query, fragment or credentials`,
+      `${label} "${value}" must be a base URL without query, fragment or credentials`,
     );
   }
   return url.href.replace(/\/+$/, "");

@@ -45,8 +45,14 @@ export function parseConfigFile(path: string, text: string): ConfigFile {
   const sections = new Set(OPTIONS.map((o) => o.section).filter((s) => s !== null));
   const entries = new Map<string, FileEntry>();
   for (const [section, table] of Object.entries(data)) {
+    const tableLine = lines.get(section) ?? lines.get(`.${section}`) ?? null;
+    if (Array.isArray(table) && table.every(isTable)) {
+      throw new ConfigError(
+        `${where(path, tableLine)}: [[${section}]] is a list of tables: write [${section}] once`,
+      );
+    }
     if (!sections.has(section as Section) || !isTable(table)) {
-      const line = lines.get(section) ?? lines.get(`.${section}`) ?? null;
+      const line = tableLine;
       const home = OPTIONS.find((o) => o.section !== null && fileKey(o) === section);
       if (home !== undefined && !isTable(table)) {
         throw new ConfigError(
@@ -60,8 +66,16 @@ export function parseConfigFile(path: string, text: string): ConfigFile {
     }
     for (const [key, value] of Object.entries(table)) {
       const name = `${section}.${key}`;
-      const line = lines.get(name) ?? null;
+      // A key of an inline table or of a [section.sub] header: the line that opened it.
+      const line = lines.get(name) ?? lines.get(`.${name}`) ?? tableLine;
       if (!valid.has(name)) {
+        const home = OPTIONS.find((o) => o.section !== null && fileKey(o) === key);
+        if (home !== undefined) {
+          throw new ConfigError(
+            `${where(path, line)}: "${key}" belongs in [${home.section}], not [${section}]: ` +
+              `move it there`,
+          );
+        }
         throw new ConfigError(
           `${where(path, line)}: unknown key "${key}" in [${section}]: ` +
             `${nearestHint(name, [...valid])}see --dump-config for every key`,
@@ -124,9 +138,11 @@ function keyLines(text: string): Map<string, number> {
   let table = "";
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
-    const header = /^\[\s*([A-Za-z0-9_-]+)\s*\]/.exec(line);
+    // [inputs], [ "inputs" ], [inputs.tls], [[inputs]]
+    const header = /^\[\[?([^\]]+)\]\]?/.exec(line);
     if (header) {
-      table = header[1];
+      table = header[1].split(".").map((part) => part.trim().replace(/^(["'])(.*)\1$/, "$2"))
+        .join(".");
       if (!lines.has(`.${table}`)) lines.set(`.${table}`, index + 1);
       return;
     }

@@ -39,6 +39,10 @@ export interface OptionSpec {
   readonly help: string;
   /** Also read from this variable (besides LOGGLY_RELAY_<FLAG>). */
   readonly alsoEnv?: string;
+  /** A token: redacted wherever shown, never written into a unit file. */
+  readonly secret?: boolean;
+  /** A file or folder: made absolute when written into a unit file. */
+  readonly path?: boolean;
 }
 
 const TEXT: Kind = { type: "text" };
@@ -63,6 +67,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   // Loggly
   {
     flag: "token",
+    secret: true,
     short: "k",
     section: "loggly",
     kind: TEXT,
@@ -73,6 +78,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "token-file",
+    path: true,
     section: "loggly",
     kind: TEXT,
     default: null,
@@ -82,6 +88,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "accept-token",
+    secret: true,
     section: "loggly",
     key: "accept_tokens",
     kind: LIST,
@@ -92,6 +99,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "accept-token-file",
+    path: true,
     section: "loggly",
     kind: TEXT,
     default: null,
@@ -168,6 +176,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "tls-cert",
+    path: true,
     section: "inputs",
     kind: TEXT,
     default: null,
@@ -176,6 +185,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "tls-key",
+    path: true,
     section: "inputs",
     kind: TEXT,
     default: null,
@@ -184,6 +194,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "tls-client-ca",
+    path: true,
     section: "inputs",
     kind: TEXT,
     default: null,
@@ -324,6 +335,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "dead-letter",
+    path: true,
     section: "delivery",
     kind: TEXT,
     default: null,
@@ -351,6 +363,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "http-tls-cert",
+    path: true,
     section: "http",
     key: "tls_cert",
     kind: TEXT,
@@ -360,6 +373,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "http-tls-key",
+    path: true,
     section: "http",
     key: "tls_key",
     kind: TEXT,
@@ -369,6 +383,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "http-token",
+    secret: true,
     section: "http",
     key: "tokens",
     kind: LIST,
@@ -397,6 +412,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   // Durable spool
   {
     flag: "spool",
+    path: true,
     section: "spool",
     key: "dir",
     kind: TEXT,
@@ -454,6 +470,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   // Command line only
   {
     flag: "config",
+    path: true,
     section: null,
     kind: TEXT,
     default: null,
@@ -462,6 +479,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "syslog2loggly-config",
+    path: true,
     short: "f",
     section: null,
     kind: TEXT,
@@ -479,6 +497,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   {
     flag: "binary",
+    path: true,
     section: null,
     kind: TEXT,
     default: null,

@@ -75,3 +75,14 @@ export function planReload(current: Config, next: Config): ReloadPlan {
   }
   return { rebind, inPlace, restart };
 }
+
+/**
+ * Why a new reading of the configuration must not be applied, or null. A config file read at
+ * start (the default one, found by its presence) that is gone would otherwise turn every
+ * setting back to its default without a word.
+ */
+export function reloadRefusal(currentFile: string | null, nextFile: string | null): string | null {
+  if (currentFile === null || nextFile !== null) return null;
+  return `the config file ${currentFile} is gone: put it back, or restart the relay to run ` +
+    "without it";
+}

@@ -5,6 +5,8 @@
  * @module
  */
 import type { Config } from "./config.ts";
+import { fileKey, optionFor } from "./options.ts";
+import { ConfigError } from "./units.ts";
 import { mallocEnvAssignments } from "./runtime_flags.ts";
 
 /** Where the unit is installed. */
@@ -39,11 +41,19 @@ export function needsLowPorts(config: Config): boolean {
 
 /** The unit file. */
 export function systemdUnit(o: UnitOptions): string {
-  const command = [o.binary, ...o.args].map(quote).join(" ");
+  const files = credentialFiles(o.config);
+  // %d: the credentials directory; not quoted, so that systemd expands it.
+  const fromCredentials = files.map(([flag]) => `--${flag} %d/${flag}`).join(" ");
+  const line = (...words: string[]) =>
+    [words.map(quote).join(" "), fromCredentials].filter((w) => w !== "").join(" ");
+  const command = line(o.binary, ...o.args);
   const lowPorts = needsLowPorts(o.config);
-  const check = [o.binary, "check-config", ...o.args].map(quote).join(" ");
+  const check = line(o.binary, "check-config", ...o.args);
+  // By hand, as root: the files where they are, not where the service finds them.
+  const byHand = [o.binary, "check-config", ...o.args, "--token-file", o.tokenPath]
+    .concat(files.flatMap(([flag, path]) => [`--${flag}`, path])).map(quote).join(" ");
   return `# Written by loggly-relay install-service. Check a changed configuration with
-#   ${check}
+#   sudo ${byHand}
 [Unit]
 Description=loggly-relay: syslog and HTTP events to Loggly
 Documentation=man:systemd.exec(5)
@@ -65,7 +75,13 @@ TimeoutStopSec=${Math.ceil(o.config.delivery.shutdownTimeoutMs / 1000) + 5}s
 Environment=${mallocEnvAssignments()}
 # The token: read by systemd (as root) from the file, given to the relay in
 # $CREDENTIALS_DIRECTORY/loggly-token; never in the environment or on the command line.
-LoadCredential=loggly-token:${o.tokenPath}
+LoadCredential=loggly-token:${o.tokenPath}${
+    files.length === 0
+      ? ""
+      : "\n# The TLS files too: the service's own user may not read them where they are kept\n" +
+        "# (/etc/letsencrypt is root's only). A restart reads renewed ones, a reload does not.\n" +
+        files.map(([flag, path]) => `LoadCredential=${flag}:${path}`).join("\n")
+  }
 # A user of its own, made when the service starts; state (the spool) in /var/lib/loggly-relay.
 DynamicUser=yes
 StateDirectory=loggly-relay
@@ -104,6 +120,20 @@ WantedBy=multi-user.target
 `;
 }
 
+/** The TLS files the configuration names, as [flag, path]: the unit loads them as credentials. */
+function credentialFiles(config: Config): [string, string][] {
+  const { tls } = config.inputs;
+  const https = config.http?.tls;
+  const files: [string, string | null | undefined][] = [
+    ["tls-cert", tls?.cert],
+    ["tls-key", tls?.key],
+    ["tls-client-ca", tls?.clientCa],
+    ["http-tls-cert", https?.cert],
+    ["http-tls-key", https?.key],
+  ];
+  return files.filter((f): f is [string, string] => typeof f[1] === "string");
+}
+
 /** An ExecStart= word: quoted when it holds spaces or quotes; systemd's specifiers escaped. */
 export function quote(word: string): string {
   const escaped = word.replaceAll("%", "%%").replaceAll("$", () => "$$");
@@ -112,33 +142,58 @@ export function quote(word: string): string {
     : `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 
-/** Flags the service does not take from the install command line, and whether each has a value. */
-const NOT_CARRIED: Record<string, boolean> = {
-  "--print": false,
-  "--binary": true,
-  "--token": true,
-  "-k": true,
-  "--token-file": true,
-};
+/** An option as `parseArgs` read it from the command line (`tokens: true`). */
+export interface OptionToken {
+  /** The long flag, without `--`. */
+  readonly name: string;
+  readonly value: string | undefined;
+}
+
+/** install-service's own flags and the token: the unit loads the token as a credential. */
+const NOT_CARRIED = new Set(["print", "binary", "token", "token-file", "help", "version"]);
+
+/** Read by the service from the credentials directory, where the unit loads them (as root). */
+export const CREDENTIAL_FILES: readonly string[] = [
+  "tls-cert",
+  "tls-key",
+  "tls-client-ca",
+  "http-tls-cert",
+  "http-tls-key",
+];
 
 /**
- * The install command line's arguments that the service runs with: all but the subcommand,
- * install-service's own flags and the token (the unit loads it as a credential instead).
+ * The install command line's options that the service runs with, each as `--flag` or
+ * `--flag value`: not install-service's own, not the token (a credential instead), paths made
+ * absolute against `cwd` (the service does not start where install-service ran). Other tokens
+ * on that line would be copied into a file every local user may read: refused.
  */
-export function serviceArgs(args: readonly string[]): string[] {
+export function serviceArgs(options: readonly OptionToken[], cwd: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "install-service") continue;
-    const name = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
-    if (name in NOT_CARRIED) {
-      const inline = arg.includes("=") || (name === "-k" && arg.length > 2);
-      if (NOT_CARRIED[name] && !inline) i++; // its value follows
-      continue;
+  for (const { name, value } of options) {
+    if (NOT_CARRIED.has(name) || CREDENTIAL_FILES.includes(name)) continue;
+    const option = optionFor(name);
+    if (option.secret) {
+      throw new ConfigError(
+        `--${name} on the install-service command line would be copied into the unit file, ` +
+          `which every local user can read: put it in the config file (${option.section}.` +
+          `${fileKey(option)}) instead`,
+      );
     }
-    out.push(arg);
+    if (value === undefined) out.push(`--${name}`);
+    else out.push(`--${name}`, option.path ? absolute(value, cwd) : value);
   }
   return out;
+}
+
+function absolute(path: string, cwd: string): string {
+  if (path.startsWith("/")) return path;
+  const parts = `${cwd}/${path}`.split("/");
+  const out: string[] = [];
+  for (const part of parts) {
+    if (part === "..") out.pop();
+    else if (part !== "" && part !== ".") out.push(part);
+  }
+  return `/${out.join("/")}`;
 }
 
 /** The steps after the unit is written, as commands to run. */

@@ -85,10 +85,19 @@ export class Settings {
     return setting.origin.from !== "default" && setting.raw !== null;
   }
 
-  /** True when given with a value other than the default (for options that need another). */
+  /** True when `flag`'s value came from a source above `other`'s (flag > env > file). */
+  outranks(flag: string, other: string): boolean {
+    return RANK[this.get(flag).origin.from] < RANK[this.get(other).origin.from];
+  }
+
+  /**
+   * True when given with a value other than the default (for options that need another); an
+   * empty list, as `tokens = []` uncommented from --dump-config, is the default.
+   */
   changed(flag: string): boolean {
-    const setting = this.get(flag);
-    return this.given(flag) && String(setting.raw) !== setting.option.default;
+    const { raw, option } = this.get(flag);
+    if (Array.isArray(raw) && raw.length === 0) return false;
+    return this.given(flag) && String(raw) !== option.default;
   }
 
   /** How the value's origin reads in a message. */
@@ -199,7 +208,13 @@ export class Settings {
       throw new Error(`--${flag} is a ${setting.option.kind.type} option, not a ${type}`);
     }
     const raw = setting.raw;
-    const form = raw === null ? "null" : Array.isArray(raw) ? "array" : typeof raw;
+    const form = raw === null
+      ? "null"
+      : Array.isArray(raw)
+      ? "array"
+      : raw instanceof Date
+      ? "date"
+      : typeof raw;
     if (raw !== null && !forms.includes(form)) {
       throw new ConfigError(
         `${this.label(flag)} is ${article(form)}: expected ${expectedForm(setting.option.kind)}`,
@@ -210,6 +225,7 @@ export class Settings {
 }
 
 const LIST: Kind = { type: "list" };
+const RANK: Record<Origin["from"], number> = { flag: 0, env: 1, file: 2, default: 3 };
 
 function resolve(
   option: OptionSpec,

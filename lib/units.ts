@@ -3,11 +3,15 @@
  *
  * @module
  */
+import { redactTokenLike } from "./redact.ts";
 
-/** A bad value given on the command line, in the environment or in a config file. */
+/**
+ * A bad value given on the command line, in the environment or in a config file. The message
+ * never carries a token: a token typed where a path or URL belongs is redacted.
+ */
 export class ConfigError extends Error {
   constructor(message: string) {
-    super(message);
+    super(redactTokenLike(message));
     this.name = "ConfigError";
   }
 }

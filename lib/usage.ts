@@ -34,7 +34,8 @@ export function usage(): string {
     "All but the command-line-only options are also read from the environment, as LOGGLY_RELAY_",
     `and the flag (e.g. ${envName(OPTIONS[4])}), and from the config file, as the key of its`,
     `table (e.g. [${OPTIONS[4].section}] ${fileKey(OPTIONS[4])}). A flag beats the environment, ` +
-      "which beats the file.",
+      "which beats the file. LOGGLY_RELAY_CONFIG",
+    "names the config file, and LOGGLY_TOKEN is read after LOGGLY_RELAY_TOKEN.",
   );
   return out.join("\n") + "\n";
 }

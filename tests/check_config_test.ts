@@ -15,6 +15,7 @@ function resolved(args: string[], env: Record<string, string> = {}) {
   const command = parseCommand(["check-config", "--token", TOKEN, ...args], {
     env: (name) => env[name],
     readTextFile: (path) => Deno.readTextFileSync(path),
+    cwd: () => "/",
   });
   if (command.kind !== "check-config") throw new Error(command.kind);
   return command;
@@ -131,9 +132,43 @@ Deno.test("check-config: the effective settings with their sources, no token any
   assert.ok(report.lines.includes('delivery.linger = "2s"  # LOGGLY_RELAY_LINGER'), text);
   assert.ok(report.lines.includes('loggly.accept_tokens = ["[REDACTED]"]  # --accept-token'), text);
   assert.ok(
-    report.lines.includes('delivery.concurrency = "4"  # the default of --concurrency'),
+    report.lines.includes("delivery.concurrency = 4  # the default of --concurrency"),
     text,
   );
+  assert.ok(report.lines.includes('http.listen = "127.0.0.1:8080"  # --http'), text);
+});
+
+Deno.test("check-config: the values in force, not as written: -p, a bare port, a derived delay", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".toml" });
+  try {
+    await Deno.writeTextFile(file, '[inputs]\nudp = "127.0.0.1:5140"\n');
+    const report = checkConfig(
+      resolved(["--config", file, "-p", "514", "--http", "8080", "--retry-max-delay", "200ms"]),
+      deps(),
+    );
+    const text = report.lines.join("\n");
+    assert.ok(
+      report.lines.includes(
+        `inputs.udp = "127.0.0.1:514"  # inputs.udp in ${file} line 2, port from --port`,
+      ),
+      text,
+    );
+    assert.ok(
+      report.lines.includes('inputs.tcp = "0.0.0.0:514"  # the default of --tcp, port from --port'),
+      text,
+    );
+    assert.ok(report.lines.includes('http.listen = "127.0.0.1:8080"  # --http'), text);
+    assert.ok(
+      report.lines.includes(
+        'delivery.retry_initial_delay = "200ms"  # the default of --retry-initial-delay, ' +
+          "shortened to --retry-max-delay",
+      ),
+      text,
+    );
+    assert.ok(report.lines.includes('delivery.linger = "1s"  # the default of --linger'), text);
+  } finally {
+    await Deno.remove(file);
+  }
 });
 
 async function relay(args: string[], env: Record<string, string> = {}) {

@@ -191,6 +191,58 @@ Deno.test("listen: a bare host takes the -p port", () => {
   });
 });
 
+Deno.test("listen: -p on the command line wins over addresses from the file or environment", () => {
+  const file = { "/c.toml": '[inputs]\nudp = "127.0.0.1:5140"\ntcp = "off"\n' };
+  const c = run(["--token", TOKEN, "--config", "/c.toml", "-p", "514"], sources({}, file)).config;
+  assert.deepEqual(c.inputs.udp, { hostname: "127.0.0.1", port: 514 }, "the host stays");
+  assert.equal(c.inputs.tcp, null, "-p does not turn an input on");
+  const env = { LOGGLY_RELAY_UDP: "10.0.0.1:6000" };
+  assert.deepEqual(run(["--token", TOKEN, "-p", "514"], sources(env)).config.inputs.udp, {
+    hostname: "10.0.0.1",
+    port: 514,
+  });
+  // An address given on the command line keeps its own port.
+  assert.deepEqual(config("-p", "514", "--udp", "127.0.0.1:6000").inputs.udp, {
+    hostname: "127.0.0.1",
+    port: 6000,
+  });
+});
+
+Deno.test("a token typed where a path or URL belongs is never echoed in an error", () => {
+  for (
+    const args of [
+      ["--dry-run", "--token-file", TOKEN],
+      ["--loggly-url", `https://logs-01.loggly.com/inputs/${TOKEN}/tag/x/`],
+      ["--loggly-url", `https://logs-01.loggly.com/bulk/${TOKEN}`],
+      ["--config", `/etc/${TOKEN}`],
+      ["--spool-sync", TOKEN],
+    ]
+  ) {
+    const token = args[0] === "--dry-run" ? [] : ["--token", TOKEN_2];
+    assert.throws(() => command([...token, ...args]), (error: Error) => {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.ok(!error.message.includes(TOKEN), error.message);
+      assert.ok(!error.message.includes(TOKEN.slice(0, 8)), error.message);
+      return true;
+    });
+  }
+});
+
+Deno.test("--loggly-url with an input path is refused: the base URL only", () => {
+  assertConfigError(
+    ["--token", TOKEN, "--loggly-url", "https://logs-01.loggly.com/inputs/abc/tag/http/"],
+    ["--loggly-url", "names an input path", "base URL only"],
+  );
+  assertConfigError(
+    ["--token", TOKEN, "--loggly-url", "https://logs-01.loggly.com/bulk"],
+    ["names an input path"],
+  );
+  assert.equal(
+    config("--loggly-url", "https://proxy.example/loggly/").loggly.url,
+    "https://proxy.example/loggly",
+  );
+});
+
 Deno.test("listen: both inputs off is a ConfigError", () => {
   assertConfigError(["--token", TOKEN, "--udp", "off", "--tcp", "off"], ["--udp", "--tcp"]);
 });
@@ -266,6 +318,7 @@ Deno.test("/etc/syslog2loggly.conf is not read when a token is given another way
 Deno.test("an unreadable /etc/syslog2loggly.conf is an error naming it", () => {
   const src: ConfigSources = {
     env: () => undefined,
+    cwd: () => "/",
     readTextFile: (path) => {
       if (path === DEFAULT_CONFIG_PATH) throw new Deno.errors.NotFound(path);
       throw new Deno.errors.PermissionDenied("Permission denied (os error 13)");
@@ -277,6 +330,7 @@ Deno.test("an unreadable /etc/syslog2loggly.conf is an error naming it", () => {
 Deno.test("a /etc/syslog2loggly.conf this build may not read counts as absent (--dry-run starts)", () => {
   const src: ConfigSources = {
     env: () => undefined,
+    cwd: () => "/",
     readTextFile: () => {
       throw new Deno.errors.NotCapable('Requires read access to "/etc/syslog2loggly.conf"');
     },

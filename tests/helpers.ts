@@ -16,6 +16,7 @@ export function configSources(
 ): ConfigSources {
   return {
     env: (name: string) => env[name],
+    cwd: () => "/",
     readTextFile: (path: string) => {
       if (!(path in files)) throw new Deno.errors.NotFound(`No such file: ${path}`);
       return files[path];
@@ -40,7 +41,11 @@ export function testConfig(args: string[], stub?: LogglyStub): Config {
     "200ms",
     ...(stub ? ["--loggly-url", stub.url] : []),
     ...args,
-  ], { env: () => undefined, readTextFile: (path) => Deno.readTextFileSync(path) });
+  ], {
+    env: () => undefined,
+    readTextFile: (path) => Deno.readTextFileSync(path),
+    cwd: () => "/",
+  });
   if (command.kind !== "run") throw new Error(`Not a run command: ${command.kind}`);
   return command.config;
 }

@@ -218,6 +218,51 @@ Deno.test("config file: unknown keys and tables name the line and the nearest va
     "[delivery]\nzzzzzzzzzz = 1\n",
     /unknown key "zzzzzzzzzz" in \[delivery\]: see --dump-config/,
   );
+  check(
+    '[loggly]\nlinger = "2s"\n',
+    /line 2: "linger" belongs in \[delivery\], not \[loggly\]: move it there/,
+  );
+  check(
+    "\n[[inputs]]\nudp = 1\n",
+    /line 2: \[\[inputs\]\] is a list of tables: write \[inputs\] once/,
+  );
+  // Where a scan cannot point at the key itself, the line that opened its table.
+  check("\n[inputs.tcpp]\nport = 1\n", /^\/c\.toml line 2: unknown key "tcpp" in \[inputs\]/);
+  check(
+    "\n[inputs.tls]\ncert = 1\n",
+    /^inputs\.tls in \/c\.toml line 2 is a table: expected a string/,
+  );
+  check('\ninputs = { udpp = "off" }\n', /^\/c\.toml line 2: unknown key "udpp" in \[inputs\]/);
+  check('[ "delivery" ]\n\nconcurency = 3\n', /^\/c\.toml line 3: unknown key "concurency"/);
+});
+
+Deno.test("config file: an empty list as --dump-config shows it is the default, not a setting", () => {
+  const text = "[http]\ntokens = []\n[spool]\n";
+  assert.equal(
+    configOf(["--token", TOKEN, "--config", "/c.toml"], sources({}, { "/c.toml": text })).http,
+    null,
+  );
+});
+
+Deno.test("messages: an empty token file, a date, a retry delay from the file", () => {
+  assert.match(
+    errorOf(["--token-file", "/t"], sources({}, { "/t": "\n" })),
+    /The token from --token-file \/t is empty: put your customer token there/,
+  );
+  assert.match(
+    errorOf(
+      ["--token", TOKEN, "--config", "/c.toml"],
+      sources({}, { "/c.toml": "[delivery]\nlinger = 2026-11-30\n" }),
+    ),
+    /delivery\.linger in \/c\.toml line 2 is a date: expected a number of seconds/,
+  );
+  assert.match(
+    errorOf(
+      ["--token", TOKEN, "--config", "/c.toml", "--retry-max-delay", "1s"],
+      sources({}, { "/c.toml": '[delivery]\nretry_initial_delay = "5s"\n' }),
+    ),
+    /delivery\.retry_initial_delay in \/c\.toml line 2 \(5000ms\) must be at least 1ms and no longer than --retry-max-delay \(1000ms\)/,
+  );
 });
 
 Deno.test("config file: a value of the wrong type names the form expected; bad TOML its line", () => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import tls from "node:tls";
-import { planReload } from "../lib/reload.ts";
+import { planReload, reloadRefusal } from "../lib/reload.ts";
 import { run, sendTcp, startHarness, testConfig } from "./helpers.ts";
 import { startHttpsRelay } from "./https_relay.ts";
 import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
@@ -146,6 +146,54 @@ Deno.test("the README's way: a config file and a credential, check-config, edit,
   } finally {
     await stub.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reload: a config file read at start that is gone is refused, not run on defaults", () => {
+  assert.match(
+    reloadRefusal("/etc/loggly-relay/config.toml", null)!,
+    /the config file \/etc\/loggly-relay\/config\.toml is gone/,
+  );
+  assert.equal(
+    reloadRefusal("/etc/loggly-relay/config.toml", "/etc/loggly-relay/config.toml"),
+    null,
+  );
+  assert.equal(reloadRefusal(null, null), null);
+  assert.equal(reloadRefusal(null, "/etc/loggly-relay/config.toml"), null);
+});
+
+Deno.test("reload: a SIGHUP while the relay stops binds nothing again; the stop goes on", async () => {
+  const stub = new LogglyStub(TEST_TOKEN).start();
+  stub.fail({ status: 503, times: 1_000 });
+  const p = new RelayProcess([
+    "--loggly-url",
+    stub.url,
+    "--token",
+    TEST_TOKEN,
+    "--linger",
+    "10ms",
+    "--retry-initial-delay",
+    "50ms",
+    "--shutdown-timeout",
+    "2s",
+  ]);
+  try {
+    const { tcp } = await p.ready();
+    await sendTcp(tcp, "<13>held by an outage\n");
+    await waitUntil(() => stub.statuses.length > 0);
+    p.child.kill("SIGTERM");
+    await waitUntil(() => p.stderr.includes("stopping inputs and flushing"));
+    p.child.kill("SIGHUP");
+    await waitUntil(() => p.stderr.includes("SIGHUP while the relay is stopping: not reloading"));
+    const { code } = await p.child.status;
+    assert.equal(code, 3, "the event held by the outage is reported lost");
+    assert.equal((p.stderr.match(/Listening for/g) ?? []).length, 2, "nothing bound again");
+  } catch (error) {
+    console.log(p.stderr);
+    throw error;
+  } finally {
+    await p.child.stdout.cancel().catch(() => {});
+    await stub.stop();
   }
 });
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { type Config, parseCommand } from "../lib/config.ts";
 import { permissionFlags, releaseScope } from "../lib/permissions.ts";
-import { needsLowPorts, nextSteps, quote, serviceArgs, systemdUnit } from "../lib/service_unit.ts";
+import { needsLowPorts, nextSteps, quote, systemdUnit } from "../lib/service_unit.ts";
 import { configSources, run } from "./helpers.ts";
 import { TEST_TOKEN } from "./loggly_stub.ts";
 import { DENO_RUN, MAIN } from "./relay_process.ts";
@@ -73,36 +73,95 @@ Deno.test("install-service: hardened, the token as a credential, state in StateD
   assert.ok(!/^Environment=.*TOKEN/m.test(unit), "the token is never in the environment");
 });
 
+/** What install-service would run the service with, from its command line, run in `cwd`. */
+function serviceArgsOf(args: string[], cwd = "/"): string[] {
+  const command = parseCommand(["install-service", ...args], {
+    ...configSources({}, { "relay/config.toml": "" }),
+    cwd: () => cwd,
+  });
+  if (command.kind !== "install-service") throw new Error(command.kind);
+  return command.serviceArgs;
+}
+
 Deno.test("install-service: the service keeps the flags given, not install-service's own or the token", () => {
   assert.deepEqual(
-    serviceArgs([
-      "install-service",
+    serviceArgsOf([
       "--print",
       "--binary",
       "/opt/relay",
-      "-k",
+      "-vk",
       TEST_TOKEN,
       "--token-file=/etc/t",
       "--udp",
       "0.0.0.0:514",
       `-k${TEST_TOKEN}`,
-      "--tag",
-      "prod",
+      "--tag=prod",
       "--config",
-      "/etc/loggly-relay/config.toml",
-    ]),
-    ["--udp", "0.0.0.0:514", "--tag", "prod", "--config", "/etc/loggly-relay/config.toml"],
+      "relay/config.toml",
+    ], "/srv"),
+    ["--verbose", "--udp", "0.0.0.0:514", "--tag", "prod", "--config", "/srv/relay/config.toml"],
   );
+  assert.deepEqual(serviceArgsOf(["--spool", "../var/./spool"], "/srv/relay"), [
+    "--spool",
+    "/srv/var/spool",
+  ]);
   assert.equal(quote("/usr/local/bin/loggly-relay"), "/usr/local/bin/loggly-relay");
   assert.equal(quote("/opt/my relay"), '"/opt/my relay"');
   assert.equal(quote("100%"), "100%%");
   assert.equal(quote('a"b$c'), '"a\\"b$$c"');
 });
 
+Deno.test("install-service: no token needed yet; other tokens on its command line are refused", () => {
+  assert.deepEqual(serviceArgsOf([]), []);
+  for (
+    const [args, key] of [
+      [["--http", "8080", "--http-token", "a-long-http-bearer-token"], "http.tokens"],
+      [["--accept-token", TEST_TOKEN], "loggly.accept_tokens"],
+    ] as const
+  ) {
+    assert.throws(() => serviceArgsOf([...args]), (error: Error) => {
+      assert.match(error.message, /copied into the unit file, which every local user can read/);
+      assert.ok(error.message.includes(key), error.message);
+      assert.ok(!error.message.includes(TEST_TOKEN));
+      return true;
+    });
+  }
+});
+
+Deno.test("install-service: TLS files are loaded as credentials, read from %d", () => {
+  const unit = unitFor(
+    "--tls",
+    "0.0.0.0:6514",
+    "--tls-cert",
+    "/etc/letsencrypt/live/example.org/fullchain.pem",
+    "--tls-key",
+    "/etc/letsencrypt/live/example.org/privkey.pem",
+  );
+  const lines = unit.split("\n");
+  for (
+    const line of [
+      "LoadCredential=tls-cert:/etc/letsencrypt/live/example.org/fullchain.pem",
+      "LoadCredential=tls-key:/etc/letsencrypt/live/example.org/privkey.pem",
+    ]
+  ) assert.ok(lines.includes(line), `missing ${line}`);
+  const start = lines.find((l) => l.startsWith("ExecStart="))!;
+  assert.ok(start.endsWith(" --tls-cert %d/tls-cert --tls-key %d/tls-key"), start);
+  assert.ok(lines.find((l) => l.startsWith("ExecStartPre="))!.endsWith("--tls-key %d/tls-key"));
+  assert.ok(
+    lines.some((l) =>
+      l.includes("check-config") && l.includes("--token-file /etc/loggly-relay/token")
+    ),
+    "the check by hand reads the token file",
+  );
+});
+
 Deno.test("install-service: systemd-analyze verify finds nothing to say about the unit", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    for (const args of [[], ["--udp", "0.0.0.0:514", "--spool", "/var/lib/loggly-relay/a b%"]]) {
+    const tls = ["--tls", "6514", "--tls-cert", "/etc/ssl/c.pem", "--tls-key", "/etc/ssl/k.pem"];
+    for (
+      const args of [[], ["--udp", "0.0.0.0:514", "--spool", "/var/lib/loggly-relay/a b%"], tls]
+    ) {
       const path = `${dir}/loggly-relay.service`;
       await Deno.writeTextFile(path, unitFor(...args));
       const { code, stdout, stderr } = await run("systemd-analyze", ["verify", path]);
