@@ -5,8 +5,8 @@
  * @module
  */
 import { accessReason, granted, unreadable } from "./access.ts";
-import type { Config } from "./config.ts";
-import { createHttpApp } from "./http/app.ts";
+import type { Config, HttpConfig, LogglyConfig } from "./config.ts";
+import { createHttpApp, type HttpAppLimits } from "./http/app.ts";
 import { isLoopback, serveHttp, type TlsFiles } from "./http/server.ts";
 import type { Ingest } from "./ingest.ts";
 import { logger } from "./log.ts";
@@ -15,9 +15,9 @@ import type { Metrics } from "./metrics.ts";
 import type { EventQueue } from "./queue/queue.ts";
 import type { InputName } from "./reload.ts";
 import { PLACE_WAIT_MS } from "./syslog/guard.ts";
-import { type Listener, listenTcp } from "./syslog/listen.ts";
-import { CertificateError, listenTls } from "./syslog/tls.ts";
-import { listenUdp } from "./syslog/udp.ts";
+import { type Listener, listenTcp, type StreamLimits } from "./syslog/listen.ts";
+import { CertificateError, listenTls, type TlsLimits } from "./syslog/tls.ts";
+import { listenUdp, type UdpLimits } from "./syslog/udp.ts";
 import { formatAddress, type ListenAddress } from "./units.ts";
 
 /** What every input shares: the intake, the queue and the sender (for /healthz), the metrics. */
@@ -29,75 +29,86 @@ export interface InputContext {
   now: () => number;
 }
 
+/** A bound input, whose limits a reload changes in place. */
+export interface Input extends Listener {
+  /**
+   * Applies the limits of `config` (HTTP: its tokens too) to the running input; its address and
+   * TLS settings must be those it was bound with.
+   */
+  configure(config: Config): void | Promise<void>;
+  /** Re-reads the certificate files (syslog over TLS only); throws why they cannot be used. */
+  reloadCertificates?(): void;
+}
+
 /** Binds the input `name` as `config` says; null when it is off. Throws why it cannot. */
 export async function bindInput(
   name: InputName,
   config: Config,
   ctx: InputContext,
-): Promise<Listener | null> {
-  const { inputs, loggly } = config;
+): Promise<Input | null> {
+  const { inputs } = config;
   const listenerDeps = {
     ingest: ctx.ingest,
     metrics: ctx.metrics,
     log: logger("input"),
     maxMessageBytes: inputs.maxMessageBytes,
   };
-  const streamOptions = {
-    session: { idleTimeoutMs: inputs.idleTimeoutMs, messageTimeoutMs: inputs.messageTimeoutMs },
-    limits: {
-      maxConnections: inputs.maxConnections,
-      maxPerPeer: inputs.maxConnectionsPerPeer,
-      placeWaitMs: PLACE_WAIT_MS,
-    },
-  };
   switch (name) {
     case "udp": {
       const udp = inputs.udp;
       if (udp === null) return null;
-      return await bind("udp", udp, () =>
-        listenUdp(udp, {
-          ...listenerDeps,
-          recvBufferBytes: inputs.udpRecvBufferBytes,
-        }));
+      const listener = await bind(
+        "udp",
+        udp,
+        () => listenUdp(udp, { ...listenerDeps, ...udpLimits(config) }),
+      );
+      return { ...listener, configure: (next) => listener.configure(udpLimits(next)) };
     }
     case "tcp": {
       const tcp = inputs.tcp;
       if (tcp === null) return null;
-      return await bind("tcp", tcp, () => listenTcp(tcp, listenerDeps, streamOptions));
+      const listener = await bind(
+        "tcp",
+        tcp,
+        () => listenTcp(tcp, listenerDeps, streamLimits(config)),
+      );
+      return { ...listener, configure: (next) => listener.configure(streamLimits(next)) };
     }
     case "tls": {
       if (inputs.tls === null) return null;
       const { address, cert, key, clientCa, maxVersion } = inputs.tls;
-      return await bind(
+      const listener = await bind(
         "tls",
         address,
         () =>
           listenTls(address, listenerDeps, { cert, key, clientCa }, {
-            ...streamOptions,
+            ...tlsLimits(config),
             maxVersion,
-            handshakeTimeoutMs: inputs.handshakeTimeoutMs,
           }),
       );
+      return {
+        ...listener,
+        configure: (next) => listener.configure(tlsLimits(next)),
+        reloadCertificates: () => listener.reload(),
+      };
     }
     case "http": {
       if (config.http === null) return null;
-      const { listen, tokens, healthFailingAfterMs } = config.http;
+      const { listen } = config.http;
+      let failingAfterMs = config.http.healthFailingAfterMs;
       const tls = config.http.tls === null
         ? null
         : readTlsFiles(config.http.tls.cert, config.http.tls.key);
-      const app = createHttpApp({
+      const { app, configure } = createHttpApp({
         ingest: ctx.ingest,
         queue: ctx.queue,
         metrics: ctx.metrics,
         log: logger("http"),
-        pathTokens: [...(loggly.token ? [loggly.token] : []), ...tokens, ...loggly.acceptTokens],
-        accountTokens: loggly.acceptTokens,
-        bearerTokens: tokens,
+        ...httpAppLimits(config.http, config.loggly),
         loopback: isLoopback(listen.hostname),
-        maxBodyBytes: config.http.maxBodyBytes,
-        unhealthy: () => unhealthy(ctx.queue, ctx.drain, ctx.now(), healthFailingAfterMs),
+        unhealthy: () => unhealthy(ctx.queue, ctx.drain, ctx.now(), failingAfterMs),
       });
-      return await bind("http", listen, () =>
+      const listener = await bind("http", listen, () =>
         serveHttp(listen, app, tls, {
           handshakeTimeoutMs: inputs.handshakeTimeoutMs,
           log: logger("http"),
@@ -108,8 +119,53 @@ export async function bindInput(
               `${peer} did not finish its TLS handshake within --handshake-timeout`,
             ),
         }));
+      return {
+        ...listener,
+        configure: (next) => {
+          if (next.http === null) return;
+          configure(httpAppLimits(next.http, next.loggly));
+          failingAfterMs = next.http.healthFailingAfterMs;
+          listener.configure({ handshakeTimeoutMs: next.inputs.handshakeTimeoutMs });
+        },
+      };
     }
   }
+}
+
+/** The UDP input's limits in `config`. */
+function udpLimits(config: Config): UdpLimits {
+  const { inputs } = config;
+  return { maxMessageBytes: inputs.maxMessageBytes, recvBufferBytes: inputs.udpRecvBufferBytes };
+}
+
+/** The TCP input's limits in `config`, and the TLS input's but for the handshake. */
+function streamLimits(config: Config): StreamLimits {
+  const { inputs } = config;
+  return {
+    maxMessageBytes: inputs.maxMessageBytes,
+    session: { idleTimeoutMs: inputs.idleTimeoutMs, messageTimeoutMs: inputs.messageTimeoutMs },
+    limits: {
+      maxConnections: inputs.maxConnections,
+      maxPerPeer: inputs.maxConnectionsPerPeer,
+      placeWaitMs: PLACE_WAIT_MS,
+    },
+  };
+}
+
+/** The TLS input's limits in `config`. */
+function tlsLimits(config: Config): TlsLimits {
+  return { ...streamLimits(config), handshakeTimeoutMs: config.inputs.handshakeTimeoutMs };
+}
+
+/** What the HTTP app checks, from `config`. */
+function httpAppLimits(http: HttpConfig, loggly: LogglyConfig): HttpAppLimits {
+  const { tokens } = http;
+  return {
+    pathTokens: [...(loggly.token ? [loggly.token] : []), ...tokens, ...loggly.acceptTokens],
+    accountTokens: loggly.acceptTokens,
+    bearerTokens: tokens,
+    maxBodyBytes: http.maxBodyBytes,
+  };
 }
 
 /** Why the relay cannot take events now, for /healthz; null when it can. */

@@ -9,7 +9,7 @@ import type { Config } from "./config.ts";
 import { LOGGLY_MAX_EVENT_BYTES } from "./config.ts";
 import { DryRunDrain } from "./dry_run.ts";
 import { Ingest } from "./ingest.ts";
-import { bindInput, type InputContext } from "./inputs.ts";
+import { bindInput, type Input, type InputContext } from "./inputs.ts";
 import { logger } from "./log.ts";
 import { makeDeadLetter } from "./loggly/dead_letter.ts";
 import { http1Client, proxyConfigured } from "./loggly/http1.ts";
@@ -21,8 +21,6 @@ import type { EventQueue } from "./queue/queue.ts";
 import { openSpool } from "./queue/spool.ts";
 import { makeRedactor } from "./redact.ts";
 import { INPUT_NAMES, type InputName, planReload, type ReloadPlan } from "./reload.ts";
-import type { Listener } from "./syslog/listen.ts";
-import type { TlsListener } from "./syslog/tls.ts";
 import { StatusLine, type StatusSources } from "./status_log.ts";
 import { RateLimit, Throttle } from "./throttle.ts";
 import { TokenPolicy } from "./tokens.ts";
@@ -50,9 +48,10 @@ export interface Relay {
   /** Re-reads the syslog TLS certificates; throws why when they cannot be used. */
   reloadCertificates(): void;
   /**
-   * Applies a new configuration (SIGHUP): inputs whose settings changed are bound again, the
-   * rest changes in place; what only a restart can change is named in the plan. Throws why
-   * when an input cannot be bound, with every input as it was.
+   * Applies a new configuration (SIGHUP): inputs whose address or TLS settings changed are bound
+   * again, the rest (the other inputs' limits too) changes in place; what only a restart can
+   * change is named in the plan. Throws why when an input cannot be bound, with every input as
+   * it was.
    */
   reload(next: Config): Promise<ReloadPlan>;
   /** True when unsent events stay on disk for the next start. */
@@ -137,8 +136,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       metrics,
     });
   const shared: InputContext = { ingest, queue, drain, metrics, now };
-  const bound: Partial<Record<InputName, Listener>> = {};
-  let tlsListener: TlsListener | null = null;
+  const bound: Partial<Record<InputName, Input>> = {};
   /** The HTTPS certificate and key the HTTP input was bound with, to tell a renewal on SIGHUP. */
   let httpsFiles: string | null = null;
   const startInput = async (name: InputName, from: Config): Promise<void> => {
@@ -146,7 +144,6 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     if (listener === null) return;
     if (name === "http") httpsFiles = from.http?.tls ? readFiles(from.http.tls) : null;
     bound[name] = listener;
-    if (name === "tls") tlsListener = listener as TlsListener;
     const what = name === "http" ? (from.http?.tls ? "HTTPS" : "HTTP") : `syslog over ${name}`;
     log.info("Listening for {what} on {address}", {
       what,
@@ -156,7 +153,6 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   const stopInput = async (name: InputName): Promise<void> => {
     await bound[name]?.close();
     delete bound[name];
-    if (name === "tls") tlsListener = null;
   };
   try {
     for (const name of INPUT_NAMES) await startInput(name, config);
@@ -199,14 +195,18 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     if (
       next.http?.tls && !plan.rebind.includes("http") && readFiles(next.http.tls) !== httpsFiles
     ) {
-      plan = { ...plan, rebind: [...plan.rebind, "http"] };
+      plan = {
+        ...plan,
+        rebind: [...plan.rebind, "http"],
+        configure: plan.configure.filter((name) => name !== "http"),
+      };
     }
     if (next.delivery.deadLetterPath !== null) {
       assertWritable("--dead-letter", next.delivery.deadLetterPath);
     }
     if (!next.loggly.dryRun) assertReachable(next.loggly.url);
     // Renewed certificates of a syslog TLS input that stays: bad ones refuse the whole reload.
-    if (!plan.rebind.includes("tls")) tlsListener?.reload();
+    if (!plan.rebind.includes("tls")) bound.tls?.reloadCertificates?.();
     // Inputs next: if one cannot be bound, those changed so far go back and nothing else changes.
     const done: InputName[] = [];
     for (const name of plan.rebind) {
@@ -227,6 +227,8 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
         throw error;
       }
     }
+    // The inputs that stay take their new limits in place: none is closed, no connection cut.
+    for (const name of plan.configure) await bound[name]?.configure(next);
     ingest.configure({
       tags: next.loggly.tags,
       timeZone: next.inputs.syslogTimeZone,
@@ -270,7 +272,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     metrics,
     durable: config.spool !== null,
     reloadCertificates() {
-      tlsListener?.reload();
+      bound.tls?.reloadCertificates?.();
     },
     reload,
     async stop(timeoutMs = current.delivery.shutdownTimeoutMs) {

@@ -1,7 +1,8 @@
 /**
  * What a new configuration changes in a running relay (SIGHUP): which inputs must be bound
- * again (their address, TLS or connection settings changed), which parts change in place, and
- * which wait for a restart. Pure: both configurations are given.
+ * again (their address or TLS settings changed, or they are turned on or off), which take new
+ * limits in place, which other parts change in place, and which wait for a restart. Pure: both
+ * configurations are given.
  *
  * @module
  */
@@ -17,33 +18,51 @@ export const INPUT_NAMES: readonly InputName[] = ["udp", "tcp", "tls", "http"];
 export interface ReloadPlan {
   /** Inputs to close and bind again (or to start, or to stop). */
   readonly rebind: InputName[];
-  /** Parts applied in place: "tags", "time zone", "tokens", "delivery", "queue", "log". */
+  /** Inputs that stay bound and take new limits (HTTP: tokens too) in place. */
+  readonly configure: InputName[];
+  /**
+   * Parts applied in place: "tags", "time zone", "tokens", "http tokens", "limits", "delivery",
+   * "log".
+   */
   readonly inPlace: string[];
   /** Settings that keep their old value until the relay restarts, by name. */
   readonly restart: string[];
 }
 
-/** Everything an input is made from: when any of it changes, the input is bound again. */
-export function inputSettings(name: InputName, config: Config): unknown {
-  const { inputs, loggly } = config;
-  const stream = {
-    maxMessageBytes: inputs.maxMessageBytes,
-    idleTimeoutMs: inputs.idleTimeoutMs,
-    messageTimeoutMs: inputs.messageTimeoutMs,
-    maxConnections: inputs.maxConnections,
-    maxConnectionsPerPeer: inputs.maxConnectionsPerPeer,
-  };
+/** Where an input listens and its TLS settings: when any of it changes, it is bound again. */
+export function inputBinding(name: InputName, config: Config): unknown {
   switch (name) {
     case "udp":
-      return inputs.udp && [inputs.udp, inputs.maxMessageBytes, inputs.udpRecvBufferBytes];
+      return config.inputs.udp;
     case "tcp":
-      return inputs.tcp && [inputs.tcp, stream];
+      return config.inputs.tcp;
     case "tls":
-      return inputs.tls && [inputs.tls, stream, inputs.handshakeTimeoutMs];
+      return config.inputs.tls; // address, certificate, key, client CA, highest version
     case "http":
-      // The HTTP app checks tokens in its paths: the relay's and the accepted accounts' too.
-      return config.http &&
-        [config.http, inputs.handshakeTimeoutMs, loggly.token, loggly.acceptTokens];
+      return config.http && [config.http.listen, config.http.tls];
+  }
+}
+
+/** The limits of a bound input, which it takes in place; null when the input is off. */
+export function inputLimits(name: InputName, config: Config): unknown {
+  const { inputs, http } = config;
+  const stream = [
+    inputs.maxMessageBytes,
+    inputs.idleTimeoutMs,
+    inputs.messageTimeoutMs,
+    inputs.maxConnections,
+    inputs.maxConnectionsPerPeer,
+  ];
+  switch (name) {
+    case "udp":
+      return inputs.udp && [inputs.maxMessageBytes, inputs.udpRecvBufferBytes];
+    case "tcp":
+      return inputs.tcp && stream;
+    case "tls":
+      return inputs.tls && [stream, inputs.handshakeTimeoutMs];
+    case "http":
+      return http &&
+        [http.maxBodyBytes, http.healthFailingAfterMs, http.tls && inputs.handshakeTimeoutMs];
   }
 }
 
@@ -51,16 +70,26 @@ export function inputSettings(name: InputName, config: Config): unknown {
 export function planReload(current: Config, next: Config): ReloadPlan {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const rebind = INPUT_NAMES.filter((name) =>
-    !same(inputSettings(name, current), inputSettings(name, next))
+    !same(inputBinding(name, current), inputBinding(name, next))
+  );
+  const stay = INPUT_NAMES.filter((name) =>
+    !rebind.includes(name) && inputBinding(name, next) !== null
+  );
+  const limits = stay.filter((name) => !same(inputLimits(name, current), inputLimits(name, next)));
+  const tokens = current.loggly.token !== next.loggly.token ||
+    !same(current.loggly.acceptTokens, next.loggly.acceptTokens);
+  // The HTTP app checks tokens in its paths: the relay's, --http-token and --accept-token.
+  const httpTokens = stay.includes("http") && !same(current.http?.tokens, next.http?.tokens);
+  const configure = stay.filter((name) =>
+    limits.includes(name) || (name === "http" && (tokens || httpTokens))
   );
   const inPlace: string[] = [];
   const restart: string[] = [];
   if (!same(current.loggly.tags, next.loggly.tags)) inPlace.push("tags");
   if (current.inputs.syslogTimeZone !== next.inputs.syslogTimeZone) inPlace.push("time zone");
-  if (
-    current.loggly.token !== next.loggly.token ||
-    !same(current.loggly.acceptTokens, next.loggly.acceptTokens)
-  ) inPlace.push("tokens");
+  if (tokens) inPlace.push("tokens");
+  if (httpTokens) inPlace.push("http tokens");
+  if (limits.length > 0) inPlace.push("limits");
   if (current.loggly.url !== next.loggly.url || !same(current.delivery, next.delivery)) {
     inPlace.push("delivery");
   }
@@ -73,7 +102,7 @@ export function planReload(current: Config, next: Config): ReloadPlan {
   ) {
     restart.push("the spool's memory bound (--queue-max-bytes, --batch-max-bytes)");
   }
-  return { rebind, inPlace, restart };
+  return { rebind, configure, inPlace, restart };
 }
 
 /**

@@ -110,6 +110,25 @@ Deno.test("ConnectionGuard: whenNotFull resolves once a place frees", async () =
   assert.equal(guard.full, false);
 });
 
+Deno.test("ConnectionGuard: configure (a reload) closes nothing; raised caps admit the waiting", async () => {
+  const { guard, admitted, refused, offer } = recordingGuard({ maxConnections: 4 });
+  for (const conn of ["a1", "a2", "a3", "b1"]) offer(conn);
+  assert.deepEqual(admitted, ["a1", "a2", "b1"]);
+  // Lowered under what is open: nothing is closed, no place is given.
+  guard.configure({ maxConnections: 2, maxPerPeer: 1, placeWaitMs: 1000 });
+  assert.deepEqual([guard.full, guard.open, guard.waiting, refused], [true, 3, 1, []]);
+  let woken = false;
+  const room = guard.whenNotFull().then(() => woken = true);
+  guard.release("a", 10); // a is over its lowered cap: a3 does not take a1's place
+  assert.deepEqual([guard.full, guard.open, guard.waiting], [true, 2, 1]);
+  // Raised: a3 takes a place the new caps give, and the input has room again.
+  guard.configure({ maxConnections: 5, maxPerPeer: 2, placeWaitMs: 1000 });
+  assert.deepEqual(admitted, ["a1", "a2", "b1", "a3"]);
+  await room;
+  assert.equal(woken, true);
+  assert.deepEqual(refused, []);
+});
+
 /** Closes connections that the relay may have closed already. */
 function closeAll(conns: Deno.Conn[]): void {
   for (const conn of conns) {

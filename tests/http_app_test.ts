@@ -56,7 +56,7 @@ function setup(o: Options = {}) {
     tokens: new TokenPolicy(TEST_TOKEN),
   });
   const bearerTokens = o.bearerTokens ?? [];
-  const app = createHttpApp({
+  const { app, configure } = createHttpApp({
     ingest,
     queue,
     metrics,
@@ -98,7 +98,7 @@ function setup(o: Options = {}) {
     }));
   }
 
-  return { app, queue, metrics, send, taken };
+  return { app, configure, queue, metrics, send, taken };
 }
 
 const json = (value: unknown) => JSON.stringify(value);
@@ -411,6 +411,29 @@ Deno.test("/v1/events: with --http-token a bearer token is required (401 without
   assert.equal((await post(`Bearer ${HTTP_TOKEN}`)).status, 200);
   assert.equal((await post(`bearer   ${HTTP_TOKEN} `)).status, 200);
   assert.equal(t.queue.heldEvents, 2);
+});
+
+Deno.test("configure: new tokens and body limit apply to the next request (a reload)", async () => {
+  const t = setup({ bearerTokens: [HTTP_TOKEN], loopback: false });
+  const NEW_TOKEN = "http-token-fedcba9876543210";
+  const post = (auth: string, body = "x") =>
+    t.send("/v1/events", {
+      body,
+      ...headers({ "content-type": "text/plain", authorization: auth }),
+    });
+  assert.equal((await post(`Bearer ${HTTP_TOKEN}`)).status, 200);
+  t.configure({
+    pathTokens: [TEST_TOKEN, NEW_TOKEN],
+    accountTokens: [],
+    bearerTokens: [NEW_TOKEN],
+    maxBodyBytes: 10,
+  });
+  assert.equal((await post(`Bearer ${HTTP_TOKEN}`)).status, 401, "the old --http-token");
+  assert.equal((await post(`Bearer ${NEW_TOKEN}`)).status, 200);
+  assert.equal((await post(`Bearer ${NEW_TOKEN}`, "x".repeat(11))).status, 413);
+  assert.equal((await t.send(`/inputs/${NEW_TOKEN}/`, { body: "y" })).status, 200);
+  assert.equal((await t.send(`/inputs/${HTTP_TOKEN}/`, { body: "y" })).status, 403);
+  assert.equal(t.queue.heldEvents, 3);
 });
 
 Deno.test("/v1/events without --http-token needs no credentials", async () => {

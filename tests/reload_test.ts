@@ -1,26 +1,31 @@
 /**
  * SIGHUP reloads the whole configuration: what changes is applied (inputs bound again only when
- * their own settings changed), nothing accepted is lost, and a bad configuration is refused with
- * the running one kept. The plan on its own, a relay in-process, and the process with a file.
+ * their address or TLS settings changed, their limits in place), nothing accepted is lost, and a
+ * bad configuration is refused with the running one kept. The plan on its own, a relay
+ * in-process, and the process with a file.
  */
 import assert from "node:assert/strict";
 import tls from "node:tls";
+import { M } from "../lib/metrics.ts";
+import { startRelay } from "../lib/relay.ts";
 import { planReload, reloadRefusal } from "../lib/reload.ts";
-import { run, sendTcp, startHarness, testConfig } from "./helpers.ts";
+import { run, sendTcp, sendUdp, startHarness, testConfig, writeAll } from "./helpers.ts";
 import { startHttpsRelay } from "./https_relay.ts";
 import { LogglyStub, TEST_TOKEN } from "./loggly_stub.ts";
 import { DENO_RUN, RelayProcess, waitUntil } from "./relay_process.ts";
-import { makeCertificate } from "./tls_fixture.ts";
+import { connectTls, makeCertificate, makeTestCertificates, tlsArgs } from "./tls_fixture.ts";
 
-Deno.test("reload plan: each input is bound again only when its own settings change", () => {
+/** The relay's own fields of an event, as far as these tests look. */
+type Relayed = { truncated?: { originalBytes: number; limit: number } };
+
+Deno.test("reload plan: an input is bound again only when its address or TLS settings change", () => {
   const base = ["--tcp", "127.0.0.1:5000", "--udp", "127.0.0.1:5000"];
   const plan = (...args: string[]) => planReload(testConfig(base), testConfig([...base, ...args]));
-  assert.deepEqual(plan(), { rebind: [], inPlace: [], restart: [] });
+  assert.deepEqual(plan(), { rebind: [], configure: [], inPlace: [], restart: [] });
   assert.deepEqual(plan("--tag", "new").rebind, []);
   assert.deepEqual(plan("--tag", "new").inPlace, ["tags"]);
   assert.deepEqual(plan("--tcp", "127.0.0.1:5001").rebind, ["tcp"]);
-  assert.deepEqual(plan("--idle-timeout", "1m").rebind, ["tcp"], "a TCP setting: TCP only");
-  assert.deepEqual(plan("--max-message-bytes", "1KiB").rebind, ["udp", "tcp"]);
+  assert.deepEqual(plan("--udp", "off").rebind, ["udp"]);
   assert.deepEqual(plan("--http", "127.0.0.1:8080").rebind, ["http"]);
   assert.deepEqual(plan("--linger", "5s", "--concurrency", "2").inPlace, ["delivery"]);
   assert.deepEqual(plan("--queue-max-events", "100").inPlace, ["delivery"]);
@@ -31,14 +36,76 @@ Deno.test("reload plan: each input is bound again only when its own settings cha
   ]);
   assert.deepEqual(plan("--spool", "/tmp/x").restart, ["--spool settings"]);
   assert.deepEqual(plan("--dry-run").restart, ["--dry-run"]);
-  // The HTTP app checks tokens in its paths: a new token binds it again.
-  const http = [...base, "--http", "127.0.0.1:8080"];
+});
+
+/** What a plan binds again, configures in place and names as in place. */
+function inPlace(before: string[], after: string[]): [string[], string[], string[]] {
+  const { rebind, configure, inPlace } = planReload(testConfig(before), testConfig(after));
+  return [rebind, configure, inPlace];
+}
+
+Deno.test("reload plan: limits change in place, on the inputs that stay bound", () => {
+  const base = ["--tcp", "127.0.0.1:5000", "--udp", "127.0.0.1:5000"];
+  const plan = (...args: string[]) => inPlace(base, [...base, ...args]);
+  assert.deepEqual(plan("--idle-timeout", "1m"), [[], ["tcp"], ["limits"]]);
+  assert.deepEqual(plan("--message-timeout", "2m"), [[], ["tcp"], ["limits"]]);
+  assert.deepEqual(plan("--max-message-bytes", "1KiB"), [[], ["udp", "tcp"], ["limits"]]);
   assert.deepEqual(
-    planReload(
-      testConfig(http),
-      testConfig([...http, "--accept-token", "11111111-2222-4333-8444-555555555555"]),
-    ).rebind,
+    plan("--max-connections", "5", "--max-connections-per-peer", "2"),
+    [[], ["tcp"], ["limits"]],
+  );
+  assert.deepEqual(plan("--udp-recv-buffer", "1MiB"), [[], ["udp"], ["limits"]]);
+  assert.deepEqual(plan("--handshake-timeout", "1s"), [[], [], []], "no TLS: nothing to apply");
+  // An input bound again gets its limits from binding; one turned off gets none.
+  assert.deepEqual(plan("--udp", "off", "--max-message-bytes", "1KiB"), [
+    ["udp"],
+    ["tcp"],
+    ["limits"],
+  ]);
+  assert.deepEqual(plan("--tcp", "127.0.0.1:5001", "--max-connections", "5"), [["tcp"], [], []]);
+});
+
+Deno.test("reload plan: syslog TLS is bound again for its files or version, not its limits", () => {
+  const tls = [
+    ...["--tcp", "off", "--udp", "off", "--tls", "127.0.0.1:6514"],
+    ...["--tls-cert", "/etc/relay/cert.pem", "--tls-key", "/etc/relay/key.pem"],
+  ];
+  const plan = (...args: string[]) => inPlace(tls, [...tls, ...args]);
+  assert.deepEqual(plan("--handshake-timeout", "1s"), [[], ["tls"], ["limits"]]);
+  assert.deepEqual(plan("--max-connections", "5"), [[], ["tls"], ["limits"]]);
+  assert.deepEqual(plan("--max-message-bytes", "1KiB"), [[], ["tls"], ["limits"]]);
+  assert.deepEqual(plan("--tls-cert", "/etc/relay/new.pem"), [["tls"], [], []]);
+  assert.deepEqual(plan("--tls-key", "/etc/relay/new.pem"), [["tls"], [], []]);
+  assert.deepEqual(plan("--tls-client-ca", "/etc/relay/ca.pem"), [["tls"], [], []]);
+  assert.deepEqual(plan("--tls-max-version", "1.3"), [["tls"], [], []]);
+  assert.deepEqual(plan("--tls", "127.0.0.1:6515"), [["tls"], [], []]);
+});
+
+Deno.test("reload plan: the HTTP input takes tokens and limits in place; its address and HTTPS files bind it again", () => {
+  const http = ["--http", "127.0.0.1:8080", "--http-token", "http-token-0123456789abcdef"];
+  const plan = (...args: string[]) => inPlace(http, [...http, ...args]);
+  assert.deepEqual(plan("--accept-token", "11111111-2222-4333-8444-555555555555"), [
+    [],
     ["http"],
+    ["tokens"],
+  ]);
+  assert.deepEqual(
+    inPlace(http, [...http.slice(0, 2), "--http-token", "http-token-fedcba9876543210"]),
+    [[], ["http"], ["http tokens"]],
+  );
+  assert.deepEqual(plan("--http-max-body-bytes", "1KiB"), [[], ["http"], ["limits"]]);
+  assert.deepEqual(plan("--health-failing-after", "1m"), [[], ["http"], ["limits"]]);
+  assert.deepEqual(plan("--handshake-timeout", "1s"), [[], [], []], "plain HTTP: no handshake");
+  assert.deepEqual(plan("--http", "127.0.0.1:8081"), [["http"], [], []]);
+  const https = [...http, "--http-tls-cert", "/etc/relay/cert.pem", "--http-tls-key", "/k.pem"];
+  assert.deepEqual(plan(...https.slice(4)), [["http"], [], []]);
+  assert.deepEqual(
+    inPlace(https, [...https, "--handshake-timeout", "1s"]),
+    [[], ["http"], ["limits"]],
+  );
+  assert.deepEqual(
+    inPlace(https, [...https, "--http-tls-key", "/etc/relay/new.pem"]),
+    [["http"], [], []],
   );
 });
 
@@ -48,16 +115,20 @@ Deno.test("reload in-process: tags and the TCP address change, no event is lost"
     const oldPort = h.relay.tcp!.port;
     await sendTcp(oldPort, "<13>sent before\n");
     await waitUntil(() => h.stub.received.length === 1);
-    // The same configured address (an ephemeral port) but another TCP setting: bound again.
+    // Another address: bound again, with the new limits.
     const plan = await h.relay.reload(
-      testConfig(["--tag", "after", "--max-connections", "50", "--linger", "10ms"], h.stub),
+      testConfig(
+        ["--tag", "after", "--tcp", "127.0.0.2:0", "--max-connections", "50", "--linger", "10ms"],
+        h.stub,
+      ),
     );
-    assert.deepEqual(plan.rebind, ["tcp"]);
+    assert.deepEqual([plan.rebind, plan.configure], [["tcp"], []]);
     assert.deepEqual(plan.inPlace, ["tags", "delivery"]);
     const newPort = h.relay.tcp!.port;
-    assert.notEqual(newPort, oldPort);
     await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: oldPort }));
-    await sendTcp(newPort, "<13>sent after\n");
+    const conn = await Deno.connect({ hostname: "127.0.0.2", port: newPort });
+    await writeAll(conn, new TextEncoder().encode("<13>sent after\n"));
+    conn.close();
     await waitUntil(() => h.stub.received.length === 2);
     assert.deepEqual(h.stub.received.map((r) => [r.event.message, r.tags]), [
       ["sent before", ["before"]],
@@ -65,6 +136,161 @@ Deno.test("reload in-process: tags and the TCP address change, no event is lost"
     ]);
   } finally {
     assert.equal(await h.stop(), 0);
+  }
+});
+
+Deno.test("reload in place: lower --max-message-bytes and --max-connections on the same ports; an open connection stays", async () => {
+  const h = await startHarness();
+  const encoder = new TextEncoder();
+  const port = h.relay.tcp!.port;
+  const first = await Deno.connect({ hostname: "127.0.0.1", port });
+  let second: Deno.Conn | undefined;
+  try {
+    await writeAll(first, encoder.encode("<13>before\n"));
+    await h.stub.waitForCount(1);
+    const ports = [h.relay.udp!.port, port];
+    const plan = await h.relay.reload(
+      testConfig(
+        ["--max-message-bytes", "32", "--max-connections", "1", "--udp-recv-buffer", "64KiB"],
+        h.stub,
+      ),
+    );
+    assert.deepEqual([plan.rebind, plan.configure, plan.inPlace], [[], ["udp", "tcp"], [
+      "limits",
+    ]]);
+    assert.deepEqual([h.relay.udp!.port, h.relay.tcp!.port], ports, "the same sockets");
+    // The open connection goes on, with the new size from its next message; UDP has it too.
+    const long = `<13>${"x".repeat(96)}`;
+    await writeAll(first, encoder.encode(`${long}\n`));
+    await h.stub.waitForCount(2);
+    await sendUdp(ports[0], long);
+    await h.stub.waitForCount(3);
+    // At --max-connections 1 a second connection waits, unread, while the first is open.
+    second = await Deno.connect({ hostname: "127.0.0.1", port });
+    await writeAll(second, encoder.encode("<13>second\n"));
+    await writeAll(first, encoder.encode("<13>first again\n"));
+    await h.stub.waitForCount(4);
+    assert.equal(h.relay.metrics.get(M.connections, { input: "tcp" }), 1);
+    first.close();
+    await h.stub.waitForCount(5);
+    const cut = { originalBytes: 100, limit: 32 };
+    assert.deepEqual(
+      h.stub.received.map((r) => [r.event.message, (r.event.relay as Relayed).truncated]),
+      [
+        ["before", undefined],
+        ["x".repeat(28), cut],
+        ["x".repeat(28), cut],
+        ["first again", undefined],
+        ["second", undefined],
+      ],
+    );
+    assert.equal(h.relay.metrics.total(M.connectionsClosed), 0, "no connection was cut");
+  } finally {
+    second?.close();
+    try {
+      first.close();
+    } catch { /* closed above */ }
+    assert.equal(await h.stop(), 0);
+  }
+});
+
+Deno.test("reload in place: a raised --max-connections admits a connection waiting in the backlog", async () => {
+  const h = await startHarness(["--max-connections", "1"]);
+  const encoder = new TextEncoder();
+  const port = h.relay.tcp!.port;
+  const conns: Deno.Conn[] = [];
+  try {
+    conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    await writeAll(conns[0], encoder.encode("<13>first\n"));
+    await h.stub.waitForCount(1);
+    conns.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    await writeAll(conns[1], encoder.encode("<13>second\n"));
+    const plan = await h.relay.reload(testConfig(["--max-connections", "2"], h.stub));
+    assert.deepEqual([plan.rebind, plan.configure], [[], ["tcp"]]);
+    await h.stub.waitForCount(2); // the first is still open
+    await writeAll(conns[0], encoder.encode("<13>first again\n"));
+    await h.stub.waitForCount(3);
+    assert.deepEqual(h.stub.messages(), ["first", "second", "first again"]);
+    assert.equal(h.relay.tcp!.port, port);
+  } finally {
+    for (const conn of conns) conn.close();
+    assert.equal(await h.stop(), 0);
+  }
+});
+
+Deno.test("reload in place: syslog TLS takes new limits; an established TLS connection stays", async () => {
+  await using certs = await makeTestCertificates();
+  const h = await startHarness(tlsArgs(certs));
+  const port = h.relay.tls!.port;
+  const socket = await connectTls(port, await Deno.readTextFile(certs.caCert));
+  try {
+    socket.write("<13>before\n");
+    await h.stub.waitForCount(1);
+    const plan = await h.relay.reload(
+      testConfig(tlsArgs(certs, "--max-message-bytes", "32", "--handshake-timeout", "2s"), h.stub),
+    );
+    assert.deepEqual([plan.rebind, plan.configure], [[], ["udp", "tcp", "tls"]]);
+    assert.equal(h.relay.tls!.port, port, "the same socket");
+    socket.write(`<13>${"x".repeat(96)}\n`);
+    await h.stub.waitForCount(2);
+    assert.deepEqual((h.stub.received[1].event.relay as Relayed).truncated, {
+      originalBytes: 100,
+      limit: 32,
+    });
+    const again = await connectTls(port, await Deno.readTextFile(certs.caCert));
+    again.end("<13>a new connection\n");
+    await h.stub.waitForCount(3);
+    assert.equal(h.relay.metrics.total(M.connectionsClosed), 0);
+  } finally {
+    socket.destroy();
+    assert.equal(await h.stop(), 0);
+  }
+});
+
+Deno.test("reload in place: HTTP tokens and body limit change without binding the HTTP input again", async () => {
+  const [oldToken, newToken] = ["http-token-0123456789abcdef", "http-token-fedcba9876543210"];
+  const account = "11111111-2222-4333-8444-555555555555";
+  const stub = new LogglyStub(TEST_TOKEN, account).start();
+  const relay = await startRelay(
+    testConfig(["--http", "127.0.0.1:0", "--http-token", oldToken], stub),
+  );
+  const port = relay.http!.port;
+  const post = async (path: string, token: string, body = "hello") => {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
+      body,
+    });
+    await response.body?.cancel();
+    return response.status;
+  };
+  try {
+    assert.equal(await post("/v1/events", oldToken), 200);
+    assert.equal(await post(`/inputs/${account}/`, oldToken), 403);
+    const plan = await relay.reload(
+      testConfig([
+        ...["--http", "127.0.0.1:0", "--http-token", newToken, "--accept-token", account],
+        ...["--http-max-body-bytes", "1KiB"],
+      ], stub),
+    );
+    assert.deepEqual([plan.rebind, plan.configure, plan.inPlace], [[], ["http"], [
+      "tokens",
+      "http tokens",
+      "limits",
+    ]]);
+    assert.equal(relay.http!.port, port, "the same socket");
+    assert.equal(await post("/v1/events", oldToken), 401);
+    assert.equal(await post("/v1/events", newToken), 200);
+    assert.equal(await post("/v1/events", newToken, "x".repeat(1025)), 413);
+    assert.equal(await post(`/inputs/${account}/`, newToken), 200);
+    await stub.waitForCount(3);
+    assert.deepEqual(
+      stub.received.map((r) => r.token).toSorted(),
+      [TEST_TOKEN, TEST_TOKEN, account].toSorted(),
+    );
+  } finally {
+    assert.equal(await relay.stop(2000), 0);
+    await stub.stop();
   }
 });
 

@@ -349,3 +349,19 @@ Deno.test("random messages in random chunks come out exactly", () => {
     assert.deepEqual(run(limit, chunks), expected, `seed ${seed}`);
   }
 });
+
+Deno.test("setLimit: a message begun keeps its limit; the next ones get the new one", () => {
+  const framer = new SyslogFramer(10);
+  assert.deepEqual(show(framer.push(enc.encode("abcdefghijkl\nabc"))), [
+    { text: "abcdefghij", originalBytes: 12, limit: 10 },
+  ]);
+  framer.setLimit(4); // "abc" is held: that line keeps 10
+  assert.deepEqual(show(framer.push(enc.encode("defgh\nabcdefgh\n8 <1>abcde"))), [
+    "abcdefgh",
+    { text: "abcd", originalBytes: 8, limit: 4 },
+    { text: "<1>a", originalBytes: 8, limit: 4 },
+  ]);
+  framer.setLimit(100);
+  assert.deepEqual(show(framer.push(enc.encode("abcdefghijkl\n"))), ["abcdefghijkl"]);
+  assert.throws(() => framer.setLimit(0), RangeError);
+});

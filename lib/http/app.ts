@@ -20,12 +20,8 @@ import {
   readBody,
 } from "./body.ts";
 
-/** What the HTTP app needs. */
-export interface HttpAppOptions {
-  ingest: Ingest;
-  queue: EventQueue;
-  metrics: Metrics;
-  log: Logger;
+/** What the HTTP app checks, which a reload changes in place. */
+export interface HttpAppLimits {
   /**
    * Tokens accepted in Loggly paths and as bearer tokens (the relay's own, --http-token and
    * --accept-token).
@@ -35,11 +31,27 @@ export interface HttpAppOptions {
   accountTokens?: readonly string[];
   /** --http-token values: when set, /v1/events needs one as a bearer token. */
   bearerTokens: readonly string[];
+  maxBodyBytes: number;
+}
+
+/** What the HTTP app needs. */
+export interface HttpAppOptions extends HttpAppLimits {
+  ingest: Ingest;
+  queue: EventQueue;
+  metrics: Metrics;
+  log: Logger;
   /** True when the app listens on loopback only: /healthz and /metrics are then open. */
   loopback: boolean;
-  maxBodyBytes: number;
   /** Why the relay cannot accept now (null when it can), for /healthz. */
   unhealthy: () => string | null;
+}
+
+/** The HTTP app, and how a reload changes what it checks. */
+export interface HttpApp {
+  /** Serve it with `Deno.serve(app.fetch)`. */
+  readonly app: Hono<Env>;
+  /** Applies new tokens and body limit to requests from now on. */
+  configure(limits: HttpAppLimits): void;
 }
 
 /** Longest wait for events to be stored before answering 503 instead. */
@@ -49,20 +61,29 @@ const RETRY_AFTER_SECONDS = 5;
 
 type Env = { Bindings: { remoteAddr?: { hostname?: string } } };
 
-/** Builds the Hono app; serve it with `Deno.serve(app.fetch)`. */
-export function createHttpApp(o: HttpAppOptions): Hono<Env> {
+/** Builds the Hono app. */
+export function createHttpApp(o: HttpAppOptions): HttpApp {
   const app = new Hono<Env>({ strict: false });
   const buffers = new BodyBuffers();
   const encode = (tokens: readonly string[]) => tokens.map((t) => new TextEncoder().encode(t));
-  const acceptedTokens = encode(o.pathTokens);
-  const accounts = o.accountTokens ?? [];
-  const accountTokens = encode(accounts);
-  // Beyond loopback /v1/events is never open: without --http-token the relay's token is required
-  // (not an --accept-token: /v1/events has no way to name another account).
-  const httpTokens = encode(o.bearerTokens);
-  const bearers = o.bearerTokens.length > 0 || o.loopback
-    ? httpTokens
-    : encode(o.pathTokens.filter((t) => !accounts.includes(t)));
+  let acceptedTokens: Uint8Array[] = [];
+  let accountTokens: Uint8Array[] = [];
+  let httpTokens: Uint8Array[] = [];
+  let bearers: Uint8Array[] = [];
+  let maxBodyBytes = 0;
+  const configure = (limits: HttpAppLimits) => {
+    acceptedTokens = encode(limits.pathTokens);
+    const accounts = limits.accountTokens ?? [];
+    accountTokens = encode(accounts);
+    // Beyond loopback /v1/events is never open: without --http-token the relay's token is
+    // required (not an --accept-token: /v1/events has no way to name another account).
+    httpTokens = encode(limits.bearerTokens);
+    bearers = limits.bearerTokens.length > 0 || o.loopback
+      ? httpTokens
+      : encode(limits.pathTokens.filter((t) => !accounts.includes(t)));
+    maxBodyBytes = limits.maxBodyBytes;
+  };
+  configure(o);
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -156,7 +177,7 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
     if (o.ingest.full) return busy(c);
     let body: Body;
     try {
-      body = await readBody(c.req.raw, o.maxBodyBytes, buffers);
+      body = await readBody(c.req.raw, maxBodyBytes, buffers);
     } catch (error) {
       if (error instanceof BodyError) return fail(c, error.status, error.message);
       throw error;
@@ -207,7 +228,7 @@ export function createHttpApp(o: HttpAppOptions): Hono<Env> {
     return fail(c, 503, "The relay's queue is full: retry later");
   }
 
-  return app;
+  return { app, configure };
 }
 
 function fail(c: Context, status: number, message: string): Response {

@@ -9,9 +9,8 @@ import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Hono } from "hono";
 import type { Logger } from "../log.ts";
-import type { Listener } from "../syslog/listen.ts";
 import type { ListenAddress } from "../units.ts";
-import type { TlsFiles } from "./server.ts";
+import type { HttpListener, TlsFiles } from "./server.ts";
 
 /** HTTPS settings beyond the certificate. */
 export interface HttpsOptions {
@@ -37,7 +36,7 @@ export async function serveHttps(
   app: Hono<any>,
   files: TlsFiles,
   options: HttpsOptions,
-): Promise<Listener> {
+): Promise<HttpListener> {
   const server = https.createServer({
     cert: files.cert,
     key: files.key,
@@ -49,6 +48,7 @@ export async function serveHttps(
     { raw: RawSocket; deadline: ReturnType<typeof setTimeout> }
   >();
   const sockets = new Set<RawSocket>();
+  let handshakeTimeoutMs = options.handshakeTimeoutMs;
   const endHandshake = (key: string, raw?: RawSocket) => {
     const entry = handshaking.get(key);
     if (entry === undefined || (raw !== undefined && entry.raw !== raw)) return;
@@ -58,12 +58,12 @@ export async function serveHttps(
   server.on("connection", (raw: RawSocket) => {
     sockets.add(raw);
     const key = keyOf(raw);
-    if (options.handshakeTimeoutMs > 0) {
+    if (handshakeTimeoutMs > 0) {
       const deadline = setTimeout(() => {
         handshaking.delete(key);
         options.onHandshakeTimeout(peerOf(raw.remoteAddress));
         raw.destroy();
-      }, options.handshakeTimeoutMs);
+      }, handshakeTimeoutMs);
       handshaking.set(key, { raw, deadline });
     }
     raw.once("close", () => {
@@ -91,6 +91,9 @@ export async function serveHttps(
   const bound = server.address() as { port: number };
   return {
     address: { hostname: address.hostname, port: bound.port },
+    configure(limits) {
+      handshakeTimeoutMs = limits.handshakeTimeoutMs;
+    },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const { raw, deadline } of handshaking.values()) {

@@ -14,6 +14,12 @@ export interface TlsFiles {
   key: string;
 }
 
+/** The HTTP listener, whose limits change while it runs. */
+export interface HttpListener extends Listener {
+  /** Applies a new handshake deadline to HTTPS connections from now on (plain HTTP has none). */
+  configure(limits: { handshakeTimeoutMs: number }): void;
+}
+
 /**
  * Starts serving `app` (over TLS when `tls` is given, with its handshake deadline); the returned
  * listener's address has the real port.
@@ -24,7 +30,7 @@ export function serveHttp(
   app: Hono<any>,
   tls: TlsFiles | null,
   httpsOptions: HttpsOptions,
-): Listener | Promise<Listener> {
+): HttpListener | Promise<HttpListener> {
   if (tls !== null) return serveHttps(address, app, tls, httpsOptions);
   const server = Deno.serve({
     hostname: address.hostname,
@@ -33,6 +39,7 @@ export function serveHttp(
   }, app.fetch);
   return {
     address: { hostname: address.hostname, port: (server.addr as Deno.NetAddr).port },
+    configure: () => {},
     close: () => server.shutdown(),
   };
 }

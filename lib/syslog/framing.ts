@@ -28,7 +28,10 @@ const HEAD = 0, OCTET = 1, SKIP = 2, LINE = 3, PEEK = 4;
 
 /** Splits a byte stream into syslog messages (RFC 6587 octet counting or LF), bounded memory. */
 export class SyslogFramer {
-  readonly #limit: number;
+  /** The limit of the message being read. */
+  #limit: number;
+  /** The limit of messages not begun yet (see {@link SyslogFramer.setLimit}). */
+  #nextLimit: number;
   #buf: Uint8Array = new Uint8Array(0);
   /** Bytes held in #buf: MSG-LEN digits (HEAD), body so far (OCTET) or line start (LINE). */
   #len = 0;
@@ -41,10 +44,12 @@ export class SyslogFramer {
   #lastCR = false;
 
   constructor(maxMessageBytes: number) {
-    if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) {
-      throw new RangeError(`maxMessageBytes must be a positive integer, got ${maxMessageBytes}`);
-    }
-    this.#limit = maxMessageBytes;
+    this.#limit = this.#nextLimit = checkedLimit(maxMessageBytes);
+  }
+
+  /** Sets the limit from the next message on: one begun keeps the limit it began with. */
+  setLimit(maxMessageBytes: number): void {
+    this.#nextLimit = checkedLimit(maxMessageBytes);
   }
 
   /** Bytes currently held for an incomplete message (for per-connection caps/metrics). */
@@ -62,7 +67,8 @@ export class SyslogFramer {
       if (this.#state === HEAD) {
         const start = i;
         let digits = this.#len;
-        if (digits === 0) {
+        if (digits === 0) { // between messages: nothing is held
+          this.#limit = this.#nextLimit;
           const c = chunk[i];
           if (c === LF || c === NUL) { // empty line
             i++;
@@ -213,4 +219,11 @@ export class SyslogFramer {
     this.#buf.set(src.subarray(from, to), this.#len);
     this.#len = needed;
   }
+}
+
+function checkedLimit(maxMessageBytes: number): number {
+  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) {
+    throw new RangeError(`maxMessageBytes must be a positive integer, got ${maxMessageBytes}`);
+  }
+  return maxMessageBytes;
 }

@@ -46,7 +46,7 @@ interface Peer<C> {
 
 /** Counts connections per input and peer; holds those over the peer's cap until a place frees. */
 export class ConnectionGuard<C = unknown> {
-  readonly #limits: ConnectionLimits;
+  #limits: ConnectionLimits;
   readonly #actions: GuardActions<C>;
   readonly #peers = new Map<string, Peer<C>>();
   #open = 0;
@@ -107,12 +107,34 @@ export class ConnectionGuard<C = unknown> {
     if (this.#open + this.#waiting > this.#limits.maxConnections) this.#evict(peer);
   }
 
-  /** Frees the place of an admitted connection; the oldest waiting one of `peer` takes it. */
+  /**
+   * Applies new caps (a reload). No connection is closed for them: over a lowered cap, places
+   * are given again only once the count is below it; under a raised one, waiting connections
+   * take the places it adds at once, and the input accepts again.
+   */
+  configure(limits: ConnectionLimits): void {
+    this.#limits = limits;
+    for (const state of this.#peers.values()) {
+      while (state.waiting.length > 0 && state.open < limits.maxPerPeer && !this.full) {
+        const { conn } = state.waiting.shift()!;
+        this.#waiting--;
+        this.#open++;
+        state.open++;
+        this.#actions.admit(conn);
+      }
+    }
+    if (!this.full) { for (const wake of this.#roomWaiters.splice(0)) wake(); }
+  }
+
+  /**
+   * Frees the place of an admitted connection; the oldest waiting one of `peer` takes it, unless
+   * the peer is over a cap lowered since (then the place goes).
+   */
   release(peer: string, now: number): void {
     const state = this.#peers.get(peer);
     if (!state || state.open === 0) return;
     state.freedAt = now;
-    const next = state.waiting.shift();
+    const next = state.open <= this.#limits.maxPerPeer ? state.waiting.shift() : undefined;
     if (next) {
       this.#waiting--;
       this.#actions.admit(next.conn);

@@ -40,6 +40,20 @@ export interface StreamOptions {
   limits: ConnectionLimits;
 }
 
+/** What a reload changes in place on a TCP or TLS input. */
+export interface StreamLimits extends StreamOptions {
+  maxMessageBytes: number;
+}
+
+/** A TCP listener (and the base of the TLS one), whose limits change while it runs. */
+export interface StreamListener extends Listener {
+  /**
+   * Applies new limits: new connections get them; open ones stay open and take the message size
+   * from their next message and the deadlines at once (counted from now when they changed).
+   */
+  configure(limits: StreamLimits): void;
+}
+
 /** How often the idle, slow-message and place-waiting deadlines are checked. */
 export function sweepInterval(options: StreamOptions): number {
   const { idleTimeoutMs, messageTimeoutMs } = options.session;
@@ -79,7 +93,7 @@ export function listenTcp(
   address: ListenAddress,
   deps: ListenerDeps,
   options: StreamOptions,
-): Listener {
+): StreamListener {
   return listenStream("tcp", address, deps, options, readPlain);
 }
 
@@ -104,7 +118,7 @@ export function listenStream(
   deps: ListenerDeps,
   options: StreamOptions,
   read: ConnectionReader,
-): Listener {
+): StreamListener {
   const server = Deno.listen({ hostname: address.hostname, port: address.port, transport: "tcp" });
   const { ingest } = deps;
   const sessions = new Sessions(input, deps, options.session);
@@ -125,11 +139,13 @@ export function listenStream(
     },
   });
 
-  const sweeper = setInterval(() => {
+  const sweep = () => {
     const now = Date.now();
     guard.expire(now, ingest.full);
     sessions.sweep(now);
-  }, sweepInterval(options));
+  };
+  let sweepEvery = sweepInterval(options);
+  let sweeper = setInterval(sweep, sweepEvery);
 
   const handle = async (conn: Deno.TcpConn): Promise<void> => {
     const peer = peerOf(conn);
@@ -193,6 +209,9 @@ export function listenStream(
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
+      // --max-connections lowered (a reload) while this accept waited: the connection waits,
+      // unread, for a place as it would have in the backlog.
+      if (guard.full) await Promise.race([guard.whenNotFull(), closed]);
       if (closing) {
         closeQuietly(conn);
         break;
@@ -209,6 +228,17 @@ export function listenStream(
   const bound = server.addr as Deno.NetAddr;
   return {
     address: { hostname: address.hostname, port: bound.port },
+    configure(limits) {
+      if (closing) return;
+      sessions.configure(limits.maxMessageBytes, limits.session, Date.now());
+      guard.configure(limits.limits);
+      const every = sweepInterval(limits);
+      if (every !== sweepEvery) {
+        clearInterval(sweeper);
+        sweepEvery = every;
+        sweeper = setInterval(sweep, every);
+      }
+    },
     async close() {
       closing = true;
       wakeClosing();

@@ -53,7 +53,7 @@ export class StreamSession {
   readonly peer: string;
   readonly #framer: SyslogFramer;
   readonly #ingest: Ingest;
-  readonly #limits: SessionLimits;
+  #limits: SessionLimits;
   #lastRead: number;
   #paused = false;
   #messageStarted: number | null = null;
@@ -84,6 +84,21 @@ export class StreamSession {
       now,
     );
     return this.#ingest.frames(frames, this.input, this.peer);
+  }
+
+  /**
+   * Applies new limits (a reload): the message size from the next message on; deadlines that
+   * changed at once, counted from `now`, so that the reload itself closes no connection.
+   */
+  configure(maxMessageBytes: number, limits: SessionLimits, now: number): void {
+    this.#framer.setLimit(maxMessageBytes);
+    const { idleTimeoutMs, messageTimeoutMs } = this.#limits;
+    if (limits.idleTimeoutMs === idleTimeoutMs && limits.messageTimeoutMs === messageTimeoutMs) {
+      return;
+    }
+    this.#limits = limits;
+    this.#lastRead = now;
+    if (this.#messageStarted !== null) this.#messageStarted = now;
   }
 
   /** The reader stopped reading: the queue is full. Not the peer being idle or slow. */
@@ -130,8 +145,8 @@ export class StreamSession {
 /** The open sessions of one input: counted, and swept for their deadlines. */
 export class Sessions {
   readonly #input: InputKind;
-  readonly #deps: SessionDeps;
-  readonly #limits: SessionLimits;
+  #deps: SessionDeps;
+  #limits: SessionLimits;
   readonly #open = new Map<StreamSession, () => void>();
 
   constructor(input: InputKind, deps: SessionDeps, limits: SessionLimits) {
@@ -152,6 +167,13 @@ export class Sessions {
     this.#deps.metrics.inc(M.connections, { input: this.#input });
     this.#gauge();
     return session;
+  }
+
+  /** Applies new limits to new sessions and, as {@link StreamSession.configure} says, open ones. */
+  configure(maxMessageBytes: number, limits: SessionLimits, now: number): void {
+    this.#deps = { ...this.#deps, maxMessageBytes };
+    this.#limits = limits;
+    for (const session of this.#open.keys()) session.configure(maxMessageBytes, limits, now);
   }
 
   /** Forgets a session whose connection ended. */

@@ -27,6 +27,7 @@ import {
   type ListenerDeps,
   listenStream,
   READ_BUFFER_BYTES,
+  type StreamLimits,
   type StreamOptions,
 } from "./listen.ts";
 import { checkClient, type Material, readMaterial, type TlsInputFiles } from "./tls_certs.ts";
@@ -44,10 +45,17 @@ export interface TlsOptions extends StreamOptions {
   handshakeTimeoutMs: number;
 }
 
-/** A TLS listener whose certificates can be re-read. */
+/** What a reload changes in place on the TLS input. */
+export interface TlsLimits extends StreamLimits {
+  handshakeTimeoutMs: number;
+}
+
+/** A TLS listener whose certificates can be re-read and whose limits change while it runs. */
 export interface TlsListener extends Listener {
   /** Re-reads the certificate files; on error keeps the old ones and throws why. */
   reload(): void;
+  /** Applies new limits as a TCP listener does; the handshake deadline to new connections. */
+  configure(limits: TlsLimits): void;
 }
 
 /** The certificates in force, and the context new connections get. */
@@ -78,15 +86,21 @@ export function listenTls(
     return { material, context };
   };
   let current = load();
+  let handshakeTimeoutMs = options.handshakeTimeoutMs;
   const listener = listenStream(
     "tls",
     address,
     deps,
     options,
-    (conn, io) => readTls(conn, io, current, deps, options.handshakeTimeoutMs),
+    (conn, io) => readTls(conn, io, current, deps, handshakeTimeoutMs),
   );
   return {
-    ...listener,
+    address: listener.address,
+    close: () => listener.close(),
+    configure(limits) {
+      listener.configure(limits);
+      handshakeTimeoutMs = limits.handshakeTimeoutMs;
+    },
     reload() {
       // Established connections keep theirs; new ones get the new certificate.
       current = load();

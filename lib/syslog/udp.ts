@@ -32,14 +32,24 @@ import {
   type ToReader,
 } from "./udp_reader.ts";
 
-/** What the UDP listener needs. */
-export interface UdpOptions {
-  ingest: Ingest;
-  metrics: Metrics;
-  log: Logger;
+/** What a reload changes in place on the UDP input. */
+export interface UdpLimits {
   maxMessageBytes: number;
   /** The relay's own receive buffer (--udp-recv-buffer): datagrams read but not yet parsed. */
   recvBufferBytes: number;
+}
+
+/** A UDP listener, whose limits change while it runs. */
+export interface UdpListener extends Listener {
+  /** Applies new limits to datagrams read once it resolves. */
+  configure(limits: UdpLimits): Promise<void>;
+}
+
+/** What the UDP listener needs. */
+export interface UdpOptions extends UdpLimits {
+  ingest: Ingest;
+  metrics: Metrics;
+  log: Logger;
   /** How often the kernel's drop counter is read, in ms (default 1000). */
   dropPollMs?: number;
   /** Reads a text file; Deno.readTextFile by default (tests pass their own /proc). */
@@ -64,7 +74,10 @@ const QUIET_MS = 2;
 const KERNEL_BUFFER_ADVISED = 16 * 1024 * 1024;
 
 /** Starts a UDP syslog listener; rejects with the reason when the address cannot be bound. */
-export async function listenUdp(address: ListenAddress, options: UdpOptions): Promise<Listener> {
+export async function listenUdp(
+  address: ListenAddress,
+  options: UdpOptions,
+): Promise<UdpListener> {
   const { ingest, log, maxMessageBytes } = options;
   const read = options.readTextFile ?? ((path: string) => Deno.readTextFile(path));
   const worker = new Worker(
@@ -83,6 +96,8 @@ export async function listenUdp(address: ListenAddress, options: UdpOptions): Pr
   const closed = Promise.withResolvers<void>();
   let open = true;
   let lastErrorLog = -Infinity;
+  /** Reloads waiting for the reader to apply their limits, in the order they were sent. */
+  const configuring: (() => void)[] = [];
 
   // The ingest is done with a datagram's bytes when it returns: the chunk can go back at once.
   const deliver = (chunk: ChunkMessage) => {
@@ -102,7 +117,7 @@ export async function listenUdp(address: ListenAddress, options: UdpOptions): Pr
   // and drains the socket; it starts once the reader pauses, or half the buffer is held.
   const held: ChunkMessage[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const { maxChunks } = chunking(options.recvBufferBytes);
+  let { maxChunks } = chunking(options.recvBufferBytes);
   const drain = () => {
     clearTimeout(timer);
     timer = undefined;
@@ -124,6 +139,8 @@ export async function listenUdp(address: ListenAddress, options: UdpOptions): Pr
         return bound.resolve({ transport: "udp", hostname: message.hostname, port: message.port });
       case "failed":
         return bound.reject(readerError(message.name, message.message));
+      case "configured":
+        return configuring.shift()?.();
       case "receive-error":
         if (Date.now() - lastErrorLog >= 10_000) {
           lastErrorLog = Date.now();
@@ -135,6 +152,7 @@ export async function listenUdp(address: ListenAddress, options: UdpOptions): Pr
       case "closed":
         drain();
         open = false;
+        for (const done of configuring.splice(0)) done();
         return closed.resolve();
     }
   };
@@ -143,6 +161,7 @@ export async function listenUdp(address: ListenAddress, options: UdpOptions): Pr
     bound.reject(new Error(`the UDP reader thread failed: ${event.message}`));
     if (open) log.error("The UDP input stopped: {error}", { error: event.message });
     open = false;
+    for (const done of configuring.splice(0)) done();
     closed.resolve();
   };
   let local: Deno.NetAddr;
@@ -167,6 +186,14 @@ export async function listenUdp(address: ListenAddress, options: UdpOptions): Pr
 
   return {
     address: { hostname: address.hostname, port: local.port },
+    configure(limits) {
+      if (!open) return Promise.resolve();
+      const chunks = chunking(limits.recvBufferBytes);
+      maxChunks = chunks.maxChunks;
+      const done = new Promise<void>((resolve) => configuring.push(resolve));
+      send({ type: "configure", maxMessageBytes: limits.maxMessageBytes, ...chunks });
+      return done;
+    },
     async close() {
       clearInterval(poll);
       await drops.update(); // what the kernel dropped up to now, while the socket still exists

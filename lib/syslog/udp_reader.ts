@@ -38,10 +38,15 @@ export interface ReaderSettings {
   flushMs: number;
 }
 
+/** What a reload changes in a running reader. */
+export type ReaderLimits = Pick<ReaderSettings, "maxMessageBytes" | "chunkBytes" | "maxChunks">;
+
 /** Messages to the reader. */
 export type ToReader =
   /** A chunk the main thread is done with. */
   | { type: "return"; buffer: ArrayBuffer }
+  /** New limits, for datagrams read from now on; answered with "configured". */
+  | ({ type: "configure" } & ReaderLimits)
   | { type: "close" };
 
 /** Datagrams read, and those dropped since the last message. */
@@ -61,6 +66,8 @@ export type FromReader =
   /** Datagrams dropped while no chunk was posted to say so. */
   | { type: "dropped"; count: number }
   | { type: "receive-error"; message: string }
+  /** The limits of a "configure" are in force. */
+  | { type: "configured" }
   /** The socket is closed and everything read was posted. */
   | { type: "closed" };
 
@@ -150,6 +157,7 @@ async function readerMain(settings: ReaderSettings, wordsPerDatagram: number): P
   scope.onmessage = (event) => {
     const message = event.data;
     if (message.type === "return") giveBack(message.buffer);
+    else if (message.type === "configure") configure(message);
     else {
       closing = true;
       socket.close();
@@ -264,8 +272,23 @@ async function readerMain(settings: ReaderSettings, wordsPerDatagram: number): P
 
   function giveBack(buffer: ArrayBuffer): void {
     inFlight--;
-    if (free.length < keepFree) free.push(buffer);
+    // A chunk of another size (the limits changed) or beyond a lowered maxChunks is released.
+    const reuse = buffer.byteLength === settings.chunkBytes && allocated <= settings.maxChunks;
+    if (free.length < keepFree && reuse) free.push(buffer);
     else allocated--;
     if (due) flush();
+  }
+
+  function configure(limits: ReaderLimits): void {
+    if (limits.chunkBytes !== settings.chunkBytes) {
+      // Chunks of the old size go: the one being filled to the main thread, free ones away.
+      flush();
+      allocated -= free.length;
+      free.length = 0;
+    }
+    settings.maxMessageBytes = limits.maxMessageBytes;
+    settings.chunkBytes = limits.chunkBytes;
+    settings.maxChunks = limits.maxChunks;
+    scope.postMessage({ type: "configured" });
   }
 }
