@@ -9,13 +9,14 @@
  * @module
  */
 import { checkConfig } from "./lib/check_config.ts";
-import { accessReason } from "./lib/access.ts";
+import { accessReason, readEnv } from "./lib/access.ts";
 import {
   type Config,
   ConfigError,
   type ConfigSources,
   parseCommand,
   type Resolved,
+  type StatusTarget,
 } from "./lib/config.ts";
 import { dumpConfig } from "./lib/dump_config.ts";
 import { type Logger, logger, setupLogging, stopLogging } from "./lib/log.ts";
@@ -30,6 +31,10 @@ import {
 } from "./lib/service_unit.ts";
 import { reloadRefusal } from "./lib/reload.ts";
 import { EXIT, exitCode, shutdownReport } from "./lib/shutdown.ts";
+import type { Settings } from "./lib/settings.ts";
+import type { StatusReport } from "./lib/status/report.ts";
+import { renderReport } from "./lib/status/terminal.ts";
+import { testSend } from "./lib/test_send.ts";
 import { usage } from "./lib/usage.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -68,6 +73,21 @@ async function main(args: string[]): Promise<number> {
     return report.ok ? EXIT.ok : EXIT.failure;
   }
   if (command.kind === "install-service") return installService(command);
+  if (command.kind === "status") return await showStatus(command.target, command.settings);
+  if (command.kind === "test-send") {
+    const result = await testSend({
+      url: command.config.loggly.url,
+      token: command.config.loggly.token!,
+      tags: command.config.loggly.tags,
+      fetch,
+      now: () => new Date(),
+      hostname: hostname(),
+      version: VERSION,
+      timeoutMs: 15_000,
+    });
+    console.log(result.message);
+    return result.outcome === "accepted" ? EXIT.ok : EXIT.failure;
+  }
   const { config, notices } = command;
   await setupLogging({
     verbosity: config.log.verbosity,
@@ -218,22 +238,79 @@ function installService(resolved: Resolved & { serviceArgs: string[] }): number 
   return written ? EXIT.ok : EXIT.failure;
 }
 
+/**
+ * `loggly-relay status`: the running relay's status.json, as one screen every second until
+ * Ctrl-C, once (`--once`), or as JSON (`--json`). 1 when the relay does not answer.
+ */
+async function showStatus(target: StatusTarget, settings: Settings): Promise<number> {
+  const json = settings.switch("json");
+  const once = json || settings.switch("once");
+  const address = target.url.replace(/^https?:\/\//, "");
+  const headers: Record<string, string> = target.token === null
+    ? {}
+    : { authorization: `Bearer ${target.token}` };
+  let stop = false;
+  const interrupt = () => void (stop = true);
+  if (!once) Deno.addSignalListener("SIGINT", interrupt);
+  try {
+    while (true) {
+      let text: string;
+      try {
+        const response = await fetch(`${target.url}/status.json`, {
+          headers,
+          signal: AbortSignal.timeout(5_000),
+        });
+        text = await response.text();
+        if (response.status === 401 || response.status === 403) {
+          console.error(
+            `The relay at ${address} asks for a token (HTTP ${response.status}): give one of its ` +
+              "--http-token values with --http-token",
+          );
+          return EXIT.failure;
+        }
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        console.error(`No relay answers at ${address} (${why}): is it running, with --http?`);
+        if (once) return EXIT.failure;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        if (stop) return EXIT.ok;
+        continue;
+      }
+      if (json) {
+        console.log(text);
+        return EXIT.ok;
+      }
+      const screen = renderReport(JSON.parse(text) as StatusReport, address);
+      if (once) {
+        console.log(screen);
+        return EXIT.ok;
+      }
+      // Home and clear, then the screen: one screen that refreshes in place.
+      console.log(`\x1b[H\x1b[2J${screen}\n\n(refreshed every second; Ctrl-C to stop)`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      if (stop) return EXIT.ok;
+    }
+  } finally {
+    if (!once) Deno.removeSignalListener("SIGINT", interrupt);
+  }
+}
+
+/** This host's name for the test event; release builds may not ask (no --allow-sys). */
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "this host";
+  }
+}
+
 /** Where parseCommand reads the environment and files: this process's. */
 const SOURCES: ConfigSources = {
   env: readEnv,
   readTextFile: (path) => Deno.readTextFileSync(path),
   cwd: () => Deno.cwd(),
 };
-
-/** An environment variable; undefined when unset or when this build may not read it. */
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) return undefined;
-    throw error;
-  }
-}
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

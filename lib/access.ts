@@ -61,3 +61,13 @@ export function assertWritable(flag: string, path: string): void {
     `${flag} "${path}" cannot be written (${deniedReason("write")}): pick a path there`,
   );
 }
+
+/** An environment variable; undefined when unset or when this build may not read it. */
+export function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return undefined;
+    throw error;
+  }
+}

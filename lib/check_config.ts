@@ -178,7 +178,10 @@ function tokenSource(origin: TokenOrigin | null): string {
 }
 
 /** Reads a PEM file of certificates; each is parsed. */
-function readCertificates(path: string, deps: CheckDeps): X509Certificate[] {
+export function readCertificates(
+  path: string,
+  deps: Pick<CheckDeps, "readTextFile">,
+): X509Certificate[] {
   const text = deps.readTextFile(path);
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
   if (blocks === null) throw new Error("no PEM certificate in it");

@@ -23,6 +23,7 @@ import { isValidTimeZone } from "./syslog/parse.ts";
 import type { TlsVersion } from "./syslog/tls.ts";
 import {
   ConfigError,
+  formatAddress,
   isValidTag,
   type ListenAddress,
   MAX_TAG_LENGTH,
@@ -154,7 +155,17 @@ export type Command =
   | { kind: "dump-config" }
   | ({ kind: "run" } & Resolved)
   | ({ kind: "check-config" } & Resolved)
-  | ({ kind: "install-service"; readonly serviceArgs: string[] } & Resolved);
+  | ({ kind: "install-service"; readonly serviceArgs: string[] } & Resolved)
+  | ({ kind: "status"; readonly target: StatusTarget } & Resolved)
+  | ({ kind: "test-send" } & Resolved);
+
+/** Where `loggly-relay status` reads the running relay's status. */
+export interface StatusTarget {
+  /** `http://HOST:PORT` (or https://), without a trailing slash. */
+  readonly url: string;
+  /** A bearer token for it (the first --http-token), if any. */
+  readonly token: string | null;
+}
 
 /** What parseCommand reads from outside the arguments. */
 export interface ConfigSources {
@@ -165,7 +176,20 @@ export interface ConfigSources {
 }
 
 /** The subcommands; without one, the relay runs. */
-export const SUBCOMMANDS: readonly string[] = ["check-config", "install-service"];
+export const SUBCOMMANDS: readonly string[] = [
+  "check-config",
+  "install-service",
+  "status",
+  "test-send",
+];
+
+/** Flags that belong to one command only. */
+const COMMAND_FLAGS: Readonly<Record<string, string>> = {
+  print: "install-service",
+  binary: "install-service",
+  once: "status",
+  json: "status",
+};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -213,10 +237,10 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
         `(the commands are ${SUBCOMMANDS.join(", ")})`,
     );
   }
-  if ((values.print || values.binary !== undefined) && subcommand !== "install-service") {
-    throw new ConfigError(
-      "--print and --binary go with install-service: loggly-relay install-service --print",
-    );
+  for (const [flag, command] of Object.entries(COMMAND_FLAGS)) {
+    if (values[flag] !== undefined && subcommand !== command) {
+      throw new ConfigError(`--${flag} goes with ${command}: loggly-relay ${command} --${flag}`);
+    }
   }
   if (subcommand === "install-service") {
     const options = tokens!.flatMap((t) =>
@@ -230,8 +254,18 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
       ...resolved,
     };
   }
+  if (subcommand === "status") {
+    const resolved = resolveConfig(values, sources, false);
+    return { kind: "status", target: statusTarget(resolved.config), ...resolved };
+  }
   const resolved = resolveConfig(values, sources, true);
   if (subcommand === "check-config") return { kind: "check-config", ...resolved };
+  if (subcommand === "test-send") {
+    if (resolved.config.loggly.token === null) {
+      throw new ConfigError("test-send needs a token: give --token TOKEN or --token-file FILE");
+    }
+    return { kind: "test-send", ...resolved };
+  }
   return { kind: "run", ...resolved };
 }
 
@@ -304,6 +338,24 @@ function resolveConfig(values: FlagValues, sources: ConfigSources, needToken: bo
     settings: s,
     tokenOrigin,
     file: file?.path ?? null,
+  };
+}
+
+/** The running relay's status endpoint, from its HTTP input's address. */
+function statusTarget(config: Config): StatusTarget {
+  if (config.http === null) {
+    throw new ConfigError(
+      "The status is served on the relay's HTTP port, and no --http is configured: give " +
+        "--http HOST:PORT (the address the running relay listens on)",
+    );
+  }
+  const { hostname, port } = config.http.listen;
+  // A relay listening on every address answers on loopback too.
+  const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname === "::" ? "::1" : hostname;
+  const scheme = config.http.tls ? "https" : "http";
+  return {
+    url: `${scheme}://${formatAddress({ hostname: host, port })}`,
+    token: config.http.tokens[0] ?? null,
   };
 }
 

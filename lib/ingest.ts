@@ -34,6 +34,8 @@ export interface IngestOptions {
   tokens: TokenPolicy;
   /** Called with each encoded event (for -vv); absent, nothing is done per event. */
   onEvent?: (bytes: Uint8Array) => void;
+  /** Called with each syslog message that did not parse (the status page lists the last ones). */
+  onParseError?: (input: InputKind, error: string, bytes: Uint8Array) => void;
 }
 
 /** Distinct foreign tokens named in a warning of their own; past this, they share one. */
@@ -104,7 +106,10 @@ export class Ingest {
     now: Date = this.#o.now(),
   ): QueuedRecord | null {
     const parsed = parseSyslog(frame.bytes, { now, timeZone: this.#o.timeZone });
-    if (parsed.parseError !== undefined) this.#o.metrics.inc(M.parseErrors, { input });
+    if (parsed.parseError !== undefined) {
+      this.#o.metrics.inc(M.parseErrors, { input });
+      this.#o.onParseError?.(input, parsed.parseError, frame.bytes);
+    }
     if (frame.truncated) this.#count(M.truncated, input, "message over --max-message-bytes");
     if (frame.incomplete) {
       this.#count(M.incomplete, input, "connection ended inside a message, sent marked incomplete");

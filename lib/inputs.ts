@@ -14,6 +14,7 @@ import type { Drain } from "./loggly/sender.ts";
 import type { Metrics } from "./metrics.ts";
 import type { EventQueue } from "./queue/queue.ts";
 import type { InputName } from "./reload.ts";
+import type { StatusReport } from "./status/report.ts";
 import { PLACE_WAIT_MS } from "./syslog/guard.ts";
 import { type Listener, listenTcp, type StreamLimits } from "./syslog/listen.ts";
 import { CertificateError, listenTls, type TlsLimits } from "./syslog/tls.ts";
@@ -27,6 +28,8 @@ export interface InputContext {
   drain: Drain;
   metrics: Metrics;
   now: () => number;
+  /** The status report, for the HTTP input's page and /status.json. */
+  status?: () => StatusReport;
 }
 
 /** A bound input, whose limits a reload changes in place. */
@@ -107,6 +110,7 @@ export async function bindInput(
         ...httpAppLimits(config.http, config.loggly),
         loopback: isLoopback(listen.hostname),
         unhealthy: () => unhealthy(ctx.queue, ctx.drain, ctx.now(), failingAfterMs),
+        ...(ctx.status ? { status: ctx.status } : {}),
       });
       const listener = await bind("http", listen, () =>
         serveHttp(listen, app, tls, {

@@ -358,8 +358,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: { type: "address", host: "127.0.0.1" },
     default: null,
     arg: "HOST:PORT",
-    help: "Loggly-compatible /inputs and /bulk, /v1/events, /healthz, /metrics (a bare port " +
-      "listens on 127.0.0.1)",
+    help: "Loggly-compatible /inputs and /bulk, /v1/events, /healthz, /metrics, and the status " +
+      "page at / (a bare port listens on 127.0.0.1); with status: the relay to ask",
   },
   {
     flag: "http-tls-cert",
@@ -504,6 +504,20 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: "PATH",
     help: "with install-service: the executable the unit runs (default this one, when compiled; " +
       "else /usr/local/bin/loggly-relay)",
+  },
+  {
+    flag: "once",
+    section: null,
+    kind: SWITCH,
+    default: null,
+    help: "with status: print the status once and exit",
+  },
+  {
+    flag: "json",
+    section: null,
+    kind: SWITCH,
+    default: null,
+    help: "with status: print the relay's status.json once, for scripts",
   },
   {
     flag: "daemon",

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { assertReachable, assertWritable } from "./access.ts";
+import { assertReachable, assertWritable, readEnv } from "./access.ts";
 import type { Config } from "./config.ts";
 import { LOGGLY_MAX_EVENT_BYTES } from "./config.ts";
 import { DryRunDrain } from "./dry_run.ts";
@@ -21,10 +21,15 @@ import type { EventQueue } from "./queue/queue.ts";
 import { openSpool } from "./queue/spool.ts";
 import { makeRedactor } from "./redact.ts";
 import { INPUT_NAMES, type InputName, planReload, type ReloadPlan } from "./reload.ts";
+import { servedCertificates } from "./status/certificates.ts";
+import { RateHistory } from "./status/history.ts";
+import { RecentErrors } from "./status/recent_errors.ts";
+import { buildReport, rateCounters } from "./status/report.ts";
 import { StatusLine, type StatusSources } from "./status_log.ts";
 import { RateLimit, Throttle } from "./throttle.ts";
 import { TokenPolicy } from "./tokens.ts";
 import { formatAddress, type ListenAddress } from "./units.ts";
+import { VERSION } from "./version.ts";
 
 export { ListenError } from "./inputs.ts";
 
@@ -36,6 +41,8 @@ export interface RelayDeps {
   stdout?: WritableStream<Uint8Array>;
   now?: () => number;
   random?: () => number;
+  /** Where the configuration came from, for the status page (a config file's path). */
+  configSource?: () => string;
 }
 
 /** A running relay. */
@@ -79,6 +86,9 @@ export interface Leftover extends Undelivered {
  */
 const SPOOL_CACHE_BYTES = 4 * 1024 * 1024;
 
+/** How often the status page's rates are sampled. */
+const HISTORY_INTERVAL_MS = 1000;
+
 /** How often a recurring problem (drops, truncation) is logged at most. */
 const PROBLEM_LOG_INTERVAL_MS = 10_000;
 
@@ -96,6 +106,11 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     delivery.queueMaxBytes,
     Math.max(SPOOL_CACHE_BYTES, delivery.batchMaxBytes),
   );
+  // For the status page: the last parse errors (redacted with the tokens in force) and rates.
+  const recentErrors = new RecentErrors(() =>
+    makeRedactor([current.loggly.token, ...current.loggly.acceptTokens])
+  );
+  const history = new RateHistory();
   const queue: EventQueue = config.spool === null
     ? new MemoryQueue(delivery.queueMaxEvents, delivery.queueMaxBytes)
     : openSpool({
@@ -119,6 +134,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     queue,
     tokens: new TokenPolicy(loggly.token, loggly.acceptTokens),
     ...(config.log.verbosity >= 2 ? { onEvent: eventLogger(now) } : {}),
+    onParseError: (input, error, bytes) => recentErrors.add(now(), input, error, bytes),
   });
   // Deno's fetch only when a proxy is set (it honours HTTPS_PROXY): see http1.ts.
   const transport = deps.fetch !== undefined || loggly.dryRun || proxyConfigured(readEnv)
@@ -135,10 +151,23 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       deadLetter: deadLetterFor(config, metrics),
       metrics,
     });
-  const shared: InputContext = { ingest, queue, drain, metrics, now };
+  let certificates = servedCertificates(config, Deno.readTextFileSync);
+  const startedAt = now();
+  const report = () =>
+    buildReport({
+      ...statusSources,
+      version: VERSION,
+      startedAt,
+      configSource: deps.configSource ?? (() => "flags and environment"),
+      certificates: () => certificates,
+      recentErrors: () => recentErrors.list(),
+      history: () => history.data(),
+    });
+  const shared: InputContext = { ingest, queue, drain, metrics, now, status: report };
   const bound: Partial<Record<InputName, Input>> = {};
   /** The HTTPS certificate and key the HTTP input was bound with, to tell a renewal on SIGHUP. */
   let httpsFiles: string | null = null;
+  let current = config;
   const startInput = async (name: InputName, from: Config): Promise<void> => {
     const listener = await bindInput(name, from, shared);
     if (listener === null) return;
@@ -176,11 +205,17 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     now,
   };
   let statusTimer = startStatusLog(config.log.statusIntervalMs, statusSources);
-  let current = config;
+  history.sample(now(), rateCounters(statusSources));
+  const historyTimer = setInterval(
+    () => history.sample(now(), rateCounters(statusSources)),
+    HISTORY_INTERVAL_MS,
+  );
+  Deno.unrefTimer(historyTimer);
   const shutdown = async (
     timeoutMs = current.delivery.shutdownTimeoutMs,
   ): Promise<Leftover> => {
     clearInterval(statusTimer);
+    clearInterval(historyTimer);
     await Promise.all(Object.values(bound).map((l) => l.close()));
     const { unsent, inFlight } = await drain.stop(timeoutMs);
     transport?.close();
@@ -248,6 +283,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       clearInterval(statusTimer);
       statusTimer = startStatusLog(next.log.statusIntervalMs, statusSources);
     }
+    certificates = servedCertificates(next, Deno.readTextFileSync);
     // What waits for a restart keeps its old value, so that the config in force stays true.
     current = {
       ...next,
@@ -310,15 +346,6 @@ function eventLogger(now: () => number): (bytes: Uint8Array) => void {
     }
     if (allowed) log.trace("Event {event}", { event: decoder.decode(bytes) });
   };
-}
-
-/** An environment variable, or undefined when unset or not readable (a release build). */
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
 }
 
 /** The text of some files, to tell whether they changed; "" for one that cannot be read. */

@@ -19,6 +19,8 @@ export function usage(): string {
     "Usage: loggly-relay --token TOKEN [options]",
     "       loggly-relay check-config [options]   validate, print the effective settings, exit",
     "       loggly-relay install-service [options] write a systemd unit that runs it so",
+    "       loggly-relay status [--once|--json]   the running relay's status, every second",
+    "       loggly-relay test-send [options]      send one test event: is the token right?",
     "       loggly-relay --dump-config            print a config file of every default",
   ];
   const sections = [...new Set(OPTIONS.map((o) => o.section ?? "command"))];

@@ -222,7 +222,7 @@ Deno.test("install-service as a command: --print shows it; a release build says 
     await run(DENO_RUN[0], [...DENO_RUN.slice(1), "--print", "--token", TEST_TOKEN]).then((r) =>
       r.stderr
     ),
-    /--print and --binary go with install-service/,
+    /--print goes with install-service: loggly-relay install-service --print/,
   );
 });
 

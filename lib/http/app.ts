@@ -10,6 +10,8 @@ import { type Context, Hono } from "hono";
 import type { Ingest } from "../ingest.ts";
 import type { Logger } from "../log.ts";
 import { M, type Metrics } from "../metrics.ts";
+import { STATUS_PAGE } from "../status/page.ts";
+import type { StatusReport } from "../status/report.ts";
 import type { EventQueue } from "../queue/queue.ts";
 import {
   type Body,
@@ -44,6 +46,8 @@ export interface HttpAppOptions extends HttpAppLimits {
   loopback: boolean;
   /** Why the relay cannot accept now (null when it can), for /healthz. */
   unhealthy: () => string | null;
+  /** The status report for /status.json (and the page at / that shows it); absent: no page. */
+  status?: () => StatusReport;
 }
 
 /** The HTTP app, and how a reload changes what it checks. */
@@ -149,7 +153,25 @@ export function createHttpApp(o: HttpAppOptions): HttpApp {
     if (denied) return denied;
     return c.text(o.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" });
   });
-  for (const path of ["/healthz", "/metrics"]) app.all(path, (c) => wrongMethod(c, "GET"));
+  const { status } = o;
+  if (status !== undefined) {
+    // The page holds no data (it asks /status.json, guarded as /metrics is): open everywhere,
+    // so that a browser beyond loopback can load it and then ask for the token.
+    app.get("/", (c) =>
+      c.html(STATUS_PAGE, 200, {
+        "cache-control": "no-store",
+        "content-security-policy":
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
+          "connect-src 'self'; img-src 'self' data:",
+      }));
+    app.get("/status.json", (c) => {
+      const denied = guard(c);
+      if (denied) return denied;
+      return c.json(status(), 200, { "cache-control": "no-store" });
+    });
+  }
+  const readOnly = ["/healthz", "/metrics", ...(status === undefined ? [] : ["/", "/status.json"])];
+  for (const path of readOnly) app.all(path, (c) => wrongMethod(c, "GET"));
 
   app.notFound((c) =>
     fail(c, 404, "No such path: POST to /inputs/TOKEN/, /bulk/TOKEN/ or /v1/events")

@@ -441,13 +441,13 @@ interface Answer {
 }
 
 /** Loggly's acceptance: `{"response":"ok"}`, whatever the spacing. */
-const LOGGLY_OK = /"response"\s*:\s*"ok"/;
+export const LOGGLY_OK: RegExp = /"response"\s*:\s*"ok"/;
 
 /**
  * A network error with its cause ("fetch failed" alone says nothing). The cause may quote the
  * URL, token included: the log redactor hides it.
  */
-function describeError(error: unknown): string {
+export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
   return `${error.message}${cause}`;

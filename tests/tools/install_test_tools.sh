@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives, where it is missing (Debian packages; quiet, idempotent,
 # quick when everything is there): util-linux logger, curl, openssl, syslog-ng's loggen, Python
-# with requests, systemd-analyze (the unit of install-service is verified with it), and the
+# with requests, systemd-analyze (the unit of install-service is verified with it), Chromium (the
+# status page is tested in it, driven by playwright-core), and the
 # syslog daemons of tests/loggly_senders_test.ts. Run by `deno task test`
 # and .ci/run. Without root, it says what is missing and leaves it to you.
 set -uo pipefail
@@ -10,7 +11,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 missing=()
 for pair in logger:bsdutils curl:curl openssl:openssl loggen:syslog-ng-core python3:python3 \
-  systemd-analyze:systemd; do
+  systemd-analyze:systemd chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
 done
 # The Python client tests need requests in some python3: the one on PATH, or Debian's.

@@ -1,0 +1,120 @@
+/**
+ * `loggly-relay status` against a running relay's HTTP port: one screen (`--once`), JSON for
+ * scripts (`--json`), the bearer token beyond loopback, and plain errors when nothing answers.
+ * Also /status.json itself: what /metrics says, guarded as /metrics is.
+ */
+import assert from "node:assert/strict";
+import { run, sendTcp, startHarness } from "./helpers.ts";
+import { TEST_TOKEN } from "./loggly_stub.ts";
+import { DENO_RUN } from "./relay_process.ts";
+import { makeTestCertificates, tlsArgs } from "./tls_fixture.ts";
+
+const HTTP_TOKEN = "status-bearer-token-0123456789";
+
+function status(...args: string[]) {
+  return run(DENO_RUN[0], [...DENO_RUN.slice(1), "status", ...args]);
+}
+
+Deno.test("status --once and --json: the running relay's counts, from its HTTP port", async () => {
+  const h = await startHarness(["--http", "127.0.0.1:0"]);
+  try {
+    await sendTcp(h.relay.tcp!.port, "<13>one\n<13>two\n");
+    await h.stub.waitForCount(2);
+    const address = `127.0.0.1:${h.relay.http!.port}`;
+    const once = await status("--once", "--http", address);
+    assert.equal(once.code, 0, once.stderr);
+    assert.match(once.stdout, new RegExp(`^loggly-relay \\S+ at ${address}, up `));
+    assert.match(once.stdout, /^tcp +2 /m);
+    assert.match(once.stdout, /^sent +2 /m);
+    assert.match(once.stdout, /^Loggly +ok \(200, /m);
+    const json = await status("--json", "--http", address);
+    assert.equal(json.code, 0, json.stderr);
+    const report = JSON.parse(json.stdout);
+    assert.deepEqual(report.received, { tcp: 2 });
+    assert.equal(report.sent, 2);
+    assert.equal(report.loggly.state, "ok");
+    assert.ok(!json.stdout.includes(TEST_TOKEN));
+
+    // Without --once: a screen a second, in place, until Ctrl-C.
+    const child = new Deno.Command(DENO_RUN[0], {
+      args: [...DENO_RUN.slice(1), "status", "--http", address],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let shown = "";
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    while ((shown.match(/Ctrl-C to stop/g) ?? []).length < 2) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      shown += value;
+    }
+    child.kill("SIGINT");
+    const { code } = await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel();
+    assert.equal(code, 0);
+    const clear = "\x1b[H\x1b[2J";
+    assert.ok(shown.split(clear).length - 1 >= 2, "refreshed in place");
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("status: beyond loopback /status.json wants a bearer token, as /metrics does", async () => {
+  const h = await startHarness(["--http", "0.0.0.0:0", "--http-token", HTTP_TOKEN]);
+  try {
+    const address = `127.0.0.1:${h.relay.http!.port}`;
+    const page = await fetch(`http://${address}/`);
+    assert.equal(page.status, 200, "the page holds no data: open");
+    assert.match(await page.text(), /<title>loggly-relay status<\/title>/);
+    const post = await fetch(`http://${address}/`, { method: "POST", body: "x" });
+    assert.equal(post.status, 405, "the page is read only");
+    assert.equal(post.headers.get("allow"), "GET");
+    await post.body?.cancel();
+    const bare = await fetch(`http://${address}/status.json`);
+    assert.equal(bare.status, 403);
+    await bare.body?.cancel();
+    const refused = await status("--once", "--http", address);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /asks for a token \(HTTP 403\)/);
+    const allowed = await status("--once", "--http", address, "--http-token", HTTP_TOKEN);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stdout, /^Loggly +not asked yet$/m);
+  } finally {
+    await h.stop();
+  }
+});
+
+Deno.test("status: no relay there, or no address to ask, is said plainly", async () => {
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const none = await status("--once", "--http", `127.0.0.1:${port}`);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /No relay answers at 127\.0\.0\.1:\d+ .*is it running, with --http\?/);
+  const nowhere = await status("--once");
+  assert.equal(nowhere.code, 2);
+  assert.match(nowhere.stderr, /no --http is configured: give --http HOST:PORT/);
+  const misplaced = await run(DENO_RUN[0], [...DENO_RUN.slice(1), "--once", "--dry-run"]);
+  assert.equal(misplaced.code, 2);
+  assert.match(misplaced.stderr, /--once goes with status/);
+});
+
+Deno.test("/status.json: the served certificate's expiry in days, by path, never a key", async () => {
+  await using certs = await makeTestCertificates();
+  const h = await startHarness(["--http", "127.0.0.1:0", ...tlsArgs(certs)]);
+  try {
+    const response = await fetch(`http://127.0.0.1:${h.relay.http!.port}/status.json`);
+    const report = await response.json();
+    assert.equal(report.certificates.length, 1);
+    const [cert] = report.certificates;
+    assert.equal(cert.input, "syslog TLS");
+    assert.equal(cert.path, certs.cert);
+    assert.ok(cert.expires > Date.now(), JSON.stringify(cert));
+    assert.equal(cert.days, Math.floor((cert.expires - report.now) / 86_400_000));
+    assert.ok(!JSON.stringify(report).includes("PRIVATE KEY"));
+  } finally {
+    await h.stop();
+  }
+});
