@@ -21,8 +21,10 @@ import {
 import { dumpConfig } from "./lib/dump_config.ts";
 import { type Logger, logger, setupLogging, stopLogging } from "./lib/log.ts";
 import { makeRedactor } from "./lib/redact.ts";
-import { type Relay, startRelay } from "./lib/relay.ts";
+import { type Relay, secretsOf, startRelay } from "./lib/relay.ts";
 import {
+  absolute,
+  credentialFiles,
   DEFAULT_BINARY,
   DEFAULT_TOKEN_PATH,
   nextSteps,
@@ -33,7 +35,9 @@ import { reloadRefusal } from "./lib/reload.ts";
 import { EXIT, exitCode, shutdownReport } from "./lib/shutdown.ts";
 import type { Settings } from "./lib/settings.ts";
 import type { StatusReport } from "./lib/status/report.ts";
+import { fetchStatus } from "./lib/status/client.ts";
 import { renderReport } from "./lib/status/terminal.ts";
+import { describeError } from "./lib/loggly/sender.ts";
 import { testSend } from "./lib/test_send.ts";
 import { usage } from "./lib/usage.ts";
 import { VERSION } from "./lib/version.ts";
@@ -92,7 +96,7 @@ async function main(args: string[]): Promise<number> {
   await setupLogging({
     verbosity: config.log.verbosity,
     format: config.log.format,
-    redact: makeRedactor([config.loggly.token, ...config.loggly.acceptTokens]),
+    redact: makeRedactor(secretsOf(config)),
   });
   const log = logger("main");
   for (const notice of notices) log.warn(notice);
@@ -115,7 +119,9 @@ async function main(args: string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGHUP", onHangup);
   try {
-    relay = await startRelay(config);
+    relay = await startRelay(config, {
+      configSource: () => active.file ?? "flags and environment (no config file)",
+    });
     if (config.loggly.dryRun) {
       log.info("Dry run: printing events to stdout instead of sending them");
     } else log.info("Forwarding to {url}", { url: config.loggly.url });
@@ -181,7 +187,7 @@ async function reloadConfig(
   await setupLogging({
     verbosity: next.log.verbosity,
     format: next.log.format,
-    redact: makeRedactor([next.loggly.token, ...next.loggly.acceptTokens]),
+    redact: makeRedactor(secretsOf(next)),
   });
   for (const notice of notices) log.warn(notice);
   const changed = [...plan.rebind.map((input) => `${input} input bound again`), ...plan.inPlace];
@@ -208,11 +214,15 @@ interface InForce {
 function installService(resolved: Resolved & { serviceArgs: string[] }): number {
   const execPath = Deno.execPath();
   const compiled = !/^deno(\.exe)?$/.test(execPath.split(/[\\/]/).pop()!);
-  const tokenPath = resolved.settings.text("token-file") ?? DEFAULT_TOKEN_PATH;
+  const tokenPath = absolute(
+    resolved.settings.text("token-file") ?? DEFAULT_TOKEN_PATH,
+    Deno.cwd(),
+  );
   const unit = systemdUnit({
     binary: resolved.settings.text("binary") ?? (compiled ? execPath : DEFAULT_BINARY),
     args: resolved.serviceArgs,
     tokenPath,
+    credentials: credentialFiles(resolved.settings, Deno.cwd()),
     config: resolved.config,
   });
   if (resolved.settings.switch("print")) {
@@ -256,21 +266,25 @@ async function showStatus(target: StatusTarget, settings: Settings): Promise<num
     while (true) {
       let text: string;
       try {
-        const response = await fetch(`${target.url}/status.json`, {
+        const answer = await fetchStatus({
+          url: target.url,
           headers,
-          signal: AbortSignal.timeout(5_000),
+          certificatePem: target.certificate === null
+            ? null
+            : Deno.readTextFileSync(target.certificate),
+          timeoutMs: 5_000,
         });
-        text = await response.text();
-        if (response.status === 401 || response.status === 403) {
+        text = answer.text;
+        if (answer.status === 401 || answer.status === 403) {
           console.error(
-            `The relay at ${address} asks for a token (HTTP ${response.status}): give one of its ` +
+            `The relay at ${address} asks for a token (HTTP ${answer.status}): give one of its ` +
               "--http-token values with --http-token",
           );
           return EXIT.failure;
         }
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        if (answer.status !== 200) throw new Error(`HTTP ${answer.status}`);
       } catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
+        const why = describeError(error);
         console.error(`No relay answers at ${address} (${why}): is it running, with --http?`);
         if (once) return EXIT.failure;
         await new Promise((resolve) => setTimeout(resolve, 1000));

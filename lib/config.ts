@@ -9,12 +9,13 @@ import { parseArgs } from "node:util";
 import { unreadable } from "./access.ts";
 import { type ConfigFile, parseConfigFile } from "./config_file.ts";
 import { isLoopback } from "./http/server.ts";
-import { serviceArgs } from "./service_unit.ts";
+import { hiddenPath, serviceArgs } from "./service_unit.ts";
 import {
   DEFAULT_CONFIG_PATH,
   DEFAULT_PORT,
   DEFAULT_TLS_PORT,
   LOGGLY_MAX_REQUEST_BYTES,
+  optionFor,
   OPTIONS,
 } from "./options.ts";
 import type { SpoolSync } from "./queue/spool.ts";
@@ -165,6 +166,8 @@ export interface StatusTarget {
   readonly url: string;
   /** A bearer token for it (the first --http-token), if any. */
   readonly token: string | null;
+  /** Over HTTPS: the certificate file it serves (the one `status` trusts). */
+  readonly certificate: string | null;
 }
 
 /** What parseCommand reads from outside the arguments. */
@@ -246,8 +249,10 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     const options = tokens!.flatMap((t) =>
       t.kind === "option" ? [{ name: t.name, value: t.value }] : []
     );
-    // The token is the unit's credential, not read here: the token file may not exist yet.
-    const resolved = resolveConfig(values, sources, false);
+    // The token and token files are the unit's credentials, not read here: they may not exist yet.
+    const resolved = resolveConfig(values, sources, "install");
+    const hidden = hiddenPath(resolved.settings, sources.cwd());
+    if (hidden !== null) throw new ConfigError(hidden);
     return {
       kind: "install-service",
       serviceArgs: serviceArgs(options, sources.cwd()),
@@ -255,10 +260,10 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
     };
   }
   if (subcommand === "status") {
-    const resolved = resolveConfig(values, sources, false);
+    const resolved = resolveConfig(values, sources, "status");
     return { kind: "status", target: statusTarget(resolved.config), ...resolved };
   }
-  const resolved = resolveConfig(values, sources, true);
+  const resolved = resolveConfig(values, sources, "run");
   if (subcommand === "check-config") return { kind: "check-config", ...resolved };
   if (subcommand === "test-send") {
     if (resolved.config.loggly.token === null) {
@@ -270,7 +275,14 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
 }
 
 /** The flags, the environment, the config file and the defaults made into a Config. */
-function resolveConfig(values: FlagValues, sources: ConfigSources, needToken: boolean): Resolved {
+/**
+ * What a command reads of the secrets: all to run; `status` only the HTTP tokens (its bearer);
+ * `install-service` none (the unit loads them as credentials, whose files may not exist yet).
+ */
+type Reading = "run" | "status" | "install";
+
+function resolveConfig(values: FlagValues, sources: ConfigSources, reading: Reading): Resolved {
+  const needToken = reading === "run";
   const notices: string[] = [];
   const env = (name: string) => sources.env(name);
   const configPath = (values.config as string | undefined) ??
@@ -298,16 +310,16 @@ function resolveConfig(values: FlagValues, sources: ConfigSources, needToken: bo
   const config: Config = {
     loggly: {
       token,
-      acceptTokens: readAcceptTokens(s, sources)
+      acceptTokens: (reading === "run" ? readAcceptTokens(s, sources) : [])
         .filter((t) => t.toLowerCase() !== token?.toLowerCase()),
       url: parseLogglyUrl(s.label("loggly-url"), s.text("loggly-url")!),
       tags: readTags(s),
       dryRun,
     },
-    inputs: inputsPart(s, legacy),
+    inputs: inputsPart(s, legacy, sources),
     delivery: deliveryPart(s),
     spool: spoolPart(s),
-    http: httpPart(s),
+    http: httpPart(s, sources, reading !== "install"),
     log: {
       verbosity: s.level("verbose"),
       format: s.choice("log-format") as LogConfig["format"],
@@ -324,6 +336,14 @@ function resolveConfig(values: FlagValues, sources: ConfigSources, needToken: bo
     throw new ConfigError(
       "Every input is off (--udp off, --tcp off, no --tls, no --http): the relay would receive " +
         "nothing",
+    );
+  }
+  if (
+    http && !isLoopback(http.listen.hostname) && http.tokens.length === 0 && reading !== "install"
+  ) {
+    notices.push(
+      "--http listens beyond this host and no --http-token is given: /healthz, /metrics and " +
+        "/status.json answer 403 to everyone (give --http-token to read them over the network)",
     );
   }
   if (http && !isLoopback(http.listen.hostname) && !http.tls) {
@@ -356,10 +376,11 @@ function statusTarget(config: Config): StatusTarget {
   return {
     url: `${scheme}://${formatAddress({ hostname: host, port })}`,
     token: config.http.tokens[0] ?? null,
+    certificate: config.http.tls?.cert ?? null,
   };
 }
 
-function inputsPart(s: Settings, legacy: LegacyConfig): InputsConfig {
+function inputsPart(s: Settings, legacy: LegacyConfig, sources: ConfigSources): InputsConfig {
   // -p (or port= of a syslog2loggly file) is the port of UDP and TCP where they name none.
   const legacyPort = legacy.port === undefined
     ? null
@@ -383,7 +404,7 @@ function inputsPart(s: Settings, legacy: LegacyConfig): InputsConfig {
   return {
     udp: listen("udp"),
     tcp: listen("tcp"),
-    tls: tlsInputPart(s),
+    tls: tlsInputPart(s, sources),
     udpRecvBufferBytes: s.size("udp-recv-buffer"),
     maxMessageBytes: s.size("max-message-bytes"),
     idleTimeoutMs: s.duration("idle-timeout"),
@@ -395,9 +416,11 @@ function inputsPart(s: Settings, legacy: LegacyConfig): InputsConfig {
   };
 }
 
-function tlsInputPart(s: Settings): TlsInputConfig | null {
+function tlsInputPart(s: Settings, sources: ConfigSources): TlsInputConfig | null {
   const address = s.address("tls", DEFAULT_TLS_PORT);
-  const [cert, key, clientCa] = [s.text("tls-cert"), s.text("tls-key"), s.text("tls-client-ca")];
+  const [cert, key, clientCa] = ["tls-cert", "tls-key", "tls-client-ca"].map((flag) =>
+    fileOf(s, flag, sources)
+  );
   if (address === null) {
     const stray = ["tls-cert", "tls-key", "tls-client-ca", "tls-max-version"].find((f) =>
       s.changed(f)
@@ -462,17 +485,25 @@ function spoolPart(s: Settings): SpoolConfig | null {
   return { dir, sync: s.choice("spool-sync") as SpoolSync, maxBytes: s.size("spool-max-bytes") };
 }
 
-function httpPart(s: Settings): HttpConfig | null {
+function httpPart(s: Settings, sources: ConfigSources, readTokens: boolean): HttpConfig | null {
   const listen = s.address("http");
-  const [cert, key] = [s.text("http-tls-cert"), s.text("http-tls-key")];
+  const [cert, key] = [fileOf(s, "http-tls-cert", sources), fileOf(s, "http-tls-key", sources)];
   if ((cert === null) !== (key === null)) {
     throw new ConfigError("--http-tls-cert and --http-tls-key go together: give both, or neither");
   }
-  const tokens = s.list("http-token");
+  const tokens = [...s.list("http-token")];
+  const tokensFile = fileOf(s, "http-token-file", sources);
+  if (tokensFile !== null && readTokens) {
+    tokens.push(...readLines(s.label("http-token-file"), tokensFile, sources).map(([t]) => t));
+  }
   if (listen === null) {
-    const stray = ["http-tls-cert", "http-tls-key", "http-token", "http-max-body-bytes"].find((
-      f,
-    ) => s.changed(f));
+    const stray = [
+      "http-tls-cert",
+      "http-tls-key",
+      "http-token",
+      "http-token-file",
+      "http-max-body-bytes",
+    ].find((f) => s.changed(f));
     if (stray !== undefined) {
       throw new ConfigError(`${s.label(stray)} needs --http HOST:PORT (listen in [http])`);
     }
@@ -623,18 +654,45 @@ function checkToken(token: string, origin: string): string {
   return token;
 }
 
-/** The accepted tokens and those of the accept-token file (one a line, # comments). */
+/** The accepted tokens and those of the accept-token file. */
 function readAcceptTokens(s: Settings, sources: ConfigSources): string[] {
   const tokens = s.list("accept-token").map((t) => checkToken(t.trim(), s.label("accept-token")));
-  const file = s.text("accept-token-file");
+  const file = fileOf(s, "accept-token-file", sources);
   if (file !== null) {
     const label = s.label("accept-token-file");
-    readFile(label, file, sources).split(/\r?\n/).forEach((raw, index) => {
-      const line = raw.replace(/#.*/, "").trim();
-      if (line !== "") tokens.push(checkToken(line, `${label} ${file} line ${index + 1}`));
-    });
+    for (const [token, line] of readLines(label, file, sources)) {
+      tokens.push(checkToken(token, `${label} ${file} line ${line}`));
+    }
   }
   return [...new Set(tokens)];
+}
+
+/** The lines of a file of tokens, one a line, `#` comments and blank lines skipped. */
+function readLines(label: string, path: string, sources: ConfigSources): [string, number][] {
+  const out: [string, number][] = [];
+  readFile(label, path, sources).split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.replace(/#.*/, "").trim();
+    if (line !== "") out.push([line, index + 1]);
+  });
+  return out;
+}
+
+/**
+ * The file that option `flag` names; under systemd, the credential the unit loaded in its place
+ * (lib/service_unit.ts), when there is one: the service's user may not read the original.
+ */
+function fileOf(s: Settings, flag: string, sources: ConfigSources): string | null {
+  const path = s.text(flag);
+  const name = optionFor(flag).credential;
+  const dir = nonEmpty(sources.env("CREDENTIALS_DIRECTORY"));
+  if (path === null || name === undefined || dir === undefined) return path;
+  const loaded = `${dir}/${name}`;
+  try {
+    sources.readTextFile(loaded);
+    return loaded;
+  } catch {
+    return path; // the unit loaded no such credential
+  }
 }
 
 function readFile(label: string, path: string, sources: ConfigSources): string {

@@ -43,6 +43,12 @@ export interface OptionSpec {
   readonly secret?: boolean;
   /** A file or folder: made absolute when written into a unit file. */
   readonly path?: boolean;
+  /**
+   * A file the systemd unit loads as this credential (`LoadCredential=`): under systemd, the
+   * relay reads `$CREDENTIALS_DIRECTORY/<credential>` in its place, as its user may not read
+   * the original (certbot's keys are root's).
+   */
+  readonly credential?: string;
 }
 
 const TEXT: Kind = { type: "text" };
@@ -100,6 +106,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     flag: "accept-token-file",
     path: true,
+    credential: "accept-tokens",
     section: "loggly",
     kind: TEXT,
     default: null,
@@ -177,6 +184,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     flag: "tls-cert",
     path: true,
+    credential: "tls-cert",
     section: "inputs",
     kind: TEXT,
     default: null,
@@ -186,6 +194,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     flag: "tls-key",
     path: true,
+    credential: "tls-key",
     section: "inputs",
     kind: TEXT,
     default: null,
@@ -195,6 +204,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     flag: "tls-client-ca",
     path: true,
+    credential: "tls-client-ca",
     section: "inputs",
     kind: TEXT,
     default: null,
@@ -364,6 +374,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     flag: "http-tls-cert",
     path: true,
+    credential: "http-tls-cert",
     section: "http",
     key: "tls_cert",
     kind: TEXT,
@@ -374,6 +385,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     flag: "http-tls-key",
     path: true,
+    credential: "http-tls-key",
     section: "http",
     key: "tls_key",
     kind: TEXT,
@@ -390,7 +402,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: null,
     arg: "TOKEN",
     help: "also accept TOKEN in Loggly paths; required as a bearer token on /v1/events (and on " +
-      "/healthz, /metrics beyond loopback) when given",
+      "/healthz, /metrics, /status.json beyond loopback) when given",
+  },
+  {
+    flag: "http-token-file",
+    path: true,
+    credential: "http-tokens",
+    section: "http",
+    key: "tokens_file",
+    kind: TEXT,
+    default: null,
+    arg: "FILE",
+    help: "--http-token values from FILE, one a line",
   },
   {
     flag: "http-max-body-bytes",

@@ -107,9 +107,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     Math.max(SPOOL_CACHE_BYTES, delivery.batchMaxBytes),
   );
   // For the status page: the last parse errors (redacted with the tokens in force) and rates.
-  const recentErrors = new RecentErrors(() =>
-    makeRedactor([current.loggly.token, ...current.loggly.acceptTokens])
-  );
+  const recentErrors = new RecentErrors(() => makeRedactor(secretsOf(current)));
   const history = new RateHistory();
   const queue: EventQueue = config.spool === null
     ? new MemoryQueue(delivery.queueMaxEvents, delivery.queueMaxBytes)
@@ -359,6 +357,11 @@ function readFiles(files: { cert: string; key: string }): string {
   }).join("\n");
 }
 
+/** Every secret of a configuration, for a redactor: tokens of Loggly and of the HTTP input. */
+export function secretsOf(config: Config): (string | null)[] {
+  return [config.loggly.token, ...config.loggly.acceptTokens, ...config.http?.tokens ?? []];
+}
+
 /** The sender's settings that a reload may change, from a configuration. */
 function senderSettings(config: Config) {
   const { delivery } = config;
@@ -379,6 +382,6 @@ function deadLetterFor(config: Config, metrics: Metrics) {
     config.delivery.deadLetterPath,
     metrics,
     logger("sender"),
-    makeRedactor([config.loggly.token, ...config.loggly.acceptTokens]),
+    makeRedactor(secretsOf(config)),
   );
 }

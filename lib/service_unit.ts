@@ -5,7 +5,7 @@
  * @module
  */
 import type { Config } from "./config.ts";
-import { fileKey, optionFor } from "./options.ts";
+import { optionFor, OPTIONS } from "./options.ts";
 import { ConfigError } from "./units.ts";
 import { mallocEnvAssignments } from "./runtime_flags.ts";
 
@@ -24,6 +24,8 @@ export interface UnitOptions {
   args: readonly string[];
   /** The file systemd loads as the credential `loggly-token`. */
   tokenPath: string;
+  /** Other files systemd loads as credentials, as [credential, path] (see credentialFiles). */
+  credentials: readonly (readonly [string, string])[];
   config: Config;
 }
 
@@ -41,17 +43,12 @@ export function needsLowPorts(config: Config): boolean {
 
 /** The unit file. */
 export function systemdUnit(o: UnitOptions): string {
-  const files = credentialFiles(o.config);
-  // %d: the credentials directory; not quoted, so that systemd expands it.
-  const fromCredentials = files.map(([flag]) => `--${flag} %d/${flag}`).join(" ");
-  const line = (...words: string[]) =>
-    [words.map(quote).join(" "), fromCredentials].filter((w) => w !== "").join(" ");
-  const command = line(o.binary, ...o.args);
+  const command = [o.binary, ...o.args].map(quote).join(" ");
   const lowPorts = needsLowPorts(o.config);
-  const check = line(o.binary, "check-config", ...o.args);
-  // By hand, as root: the files where they are, not where the service finds them.
-  const byHand = [o.binary, "check-config", ...o.args, "--token-file", o.tokenPath]
-    .concat(files.flatMap(([flag, path]) => [`--${flag}`, path])).map(quote).join(" ");
+  const check = [o.binary, "check-config", ...o.args].map(quote).join(" ");
+  // By hand, as root, the token is read from its file (the service has it as a credential).
+  const byHand = [o.binary, "check-config", ...o.args, "--token-file", o.tokenPath].map(quote)
+    .join(" ");
   return `# Written by loggly-relay install-service. Check a changed configuration with
 #   sudo ${byHand}
 [Unit]
@@ -76,11 +73,12 @@ Environment=${mallocEnvAssignments()}
 # The token: read by systemd (as root) from the file, given to the relay in
 # $CREDENTIALS_DIRECTORY/loggly-token; never in the environment or on the command line.
 LoadCredential=loggly-token:${o.tokenPath}${
-    files.length === 0
+    o.credentials.length === 0
       ? ""
-      : "\n# The TLS files too: the service's own user may not read them where they are kept\n" +
-        "# (/etc/letsencrypt is root's only). A restart reads renewed ones, a reload does not.\n" +
-        files.map(([flag, path]) => `LoadCredential=${flag}:${path}`).join("\n")
+      : "\n# Other files the service's own user may not read where they are kept (certbot's keys\n" +
+        "# are root's): the relay reads $CREDENTIALS_DIRECTORY/NAME in their place. systemd copies\n" +
+        "# them at start: a restart reads renewed ones, a reload does not.\n" +
+        o.credentials.map(([name, path]) => `LoadCredential=${name}:${path}`).join("\n")
   }
 # A user of its own, made when the service starts; state (the spool) in /var/lib/loggly-relay.
 DynamicUser=yes
@@ -120,18 +118,19 @@ WantedBy=multi-user.target
 `;
 }
 
-/** The TLS files the configuration names, as [flag, path]: the unit loads them as credentials. */
-function credentialFiles(config: Config): [string, string][] {
-  const { tls } = config.inputs;
-  const https = config.http?.tls;
-  const files: [string, string | null | undefined][] = [
-    ["tls-cert", tls?.cert],
-    ["tls-key", tls?.key],
-    ["tls-client-ca", tls?.clientCa],
-    ["http-tls-cert", https?.cert],
-    ["http-tls-key", https?.key],
-  ];
-  return files.filter((f): f is [string, string] => typeof f[1] === "string");
+/**
+ * The files of the options marked `credential` in the option table, as [credential, path], from
+ * the settings given to install-service: the unit loads each, and the relay reads it from
+ * `$CREDENTIALS_DIRECTORY` in place of the path (lib/config.ts).
+ */
+export function credentialFiles(
+  settings: { text(flag: string): string | null },
+  cwd: string,
+): [string, string][] {
+  return OPTIONS.flatMap((option) => {
+    const path = option.credential === undefined ? null : settings.text(option.flag);
+    return path === null ? [] : [[option.credential!, absolute(path, cwd)] as [string, string]];
+  });
 }
 
 /** An ExecStart= word: quoted when it holds spaces or quotes; systemd's specifiers escaped. */
@@ -152,15 +151,6 @@ export interface OptionToken {
 /** install-service's own flags and the token: the unit loads the token as a credential. */
 const NOT_CARRIED = new Set(["print", "binary", "token", "token-file", "help", "version"]);
 
-/** Read by the service from the credentials directory, where the unit loads them (as root). */
-export const CREDENTIAL_FILES: readonly string[] = [
-  "tls-cert",
-  "tls-key",
-  "tls-client-ca",
-  "http-tls-cert",
-  "http-tls-key",
-];
-
 /**
  * The install command line's options that the service runs with, each as `--flag` or
  * `--flag value`: not install-service's own, not the token (a credential instead), paths made
@@ -170,13 +160,13 @@ export const CREDENTIAL_FILES: readonly string[] = [
 export function serviceArgs(options: readonly OptionToken[], cwd: string): string[] {
   const out: string[] = [];
   for (const { name, value } of options) {
-    if (NOT_CARRIED.has(name) || CREDENTIAL_FILES.includes(name)) continue;
+    if (NOT_CARRIED.has(name)) continue;
     const option = optionFor(name);
     if (option.secret) {
       throw new ConfigError(
         `--${name} on the install-service command line would be copied into the unit file, ` +
-          `which every local user can read: put it in the config file (${option.section}.` +
-          `${fileKey(option)}) instead`,
+          `which every local user can read: put it in a root-only file and name that with ` +
+          `--${name}-file (the unit loads the file as a credential)`,
       );
     }
     if (value === undefined) out.push(`--${name}`);
@@ -185,7 +175,34 @@ export function serviceArgs(options: readonly OptionToken[], cwd: string): strin
   return out;
 }
 
-function absolute(path: string, cwd: string): string {
+/** Folders the unit hides from the service (PrivateTmp=, ProtectHome=). */
+const HIDDEN_FOLDERS: readonly string[] = ["/tmp/", "/var/tmp/", "/home/", "/root/", "/run/user/"];
+
+/**
+ * Why the unit could not work with these settings, or null: a file or folder the service itself
+ * opens (not one systemd loads as a credential, as root) in a folder the sandbox hides.
+ */
+export function hiddenPath(
+  settings: { text(flag: string): string | null; label(flag: string): string },
+  cwd: string,
+): string | null {
+  for (const option of OPTIONS) {
+    if (!option.path || option.credential !== undefined) continue;
+    const value = settings.text(option.flag);
+    if (value === null) continue;
+    const path = absolute(value, cwd);
+    const folder = HIDDEN_FOLDERS.find((f) => `${path}/`.startsWith(f));
+    if (folder !== undefined) {
+      return `${settings.label(option.flag)} ${path} is under ${folder}, which the service does ` +
+        "not see (PrivateTmp=, ProtectHome=): use a path under /etc/loggly-relay, " +
+        "/var/lib/loggly-relay or /usr/local";
+    }
+  }
+  return null;
+}
+
+/** `path` made absolute against `cwd`, with `.` and `..` resolved. */
+export function absolute(path: string, cwd: string): string {
   if (path.startsWith("/")) return path;
   const parts = `${cwd}/${path}`.split("/");
   const out: string[] = [];

@@ -5,23 +5,36 @@
 import assert from "node:assert/strict";
 import { type Config, parseCommand } from "../lib/config.ts";
 import { permissionFlags, releaseScope } from "../lib/permissions.ts";
-import { needsLowPorts, nextSteps, quote, systemdUnit } from "../lib/service_unit.ts";
+import {
+  credentialFiles,
+  needsLowPorts,
+  nextSteps,
+  quote,
+  systemdUnit,
+} from "../lib/service_unit.ts";
 import { configSources, run } from "./helpers.ts";
 import { TEST_TOKEN } from "./loggly_stub.ts";
 import { DENO_RUN, MAIN } from "./relay_process.ts";
 
-function configOf(...args: string[]): Config {
+function resolvedOf(...args: string[]) {
   const command = parseCommand(["--token", TEST_TOKEN, ...args], configSources());
   if (command.kind !== "run") throw new Error(command.kind);
-  return command.config;
+  return command;
+}
+
+function configOf(...args: string[]): Config {
+  return resolvedOf(...args).config;
 }
 
 function unitFor(...args: string[]): string {
+  const resolved = parseCommand(["install-service", ...args], configSources());
+  if (resolved.kind !== "install-service") throw new Error(resolved.kind);
   return systemdUnit({
     binary: Deno.execPath(),
     args,
     tokenPath: "/etc/loggly-relay/token",
-    config: configOf(...args),
+    credentials: credentialFiles(resolved.settings, "/"),
+    config: resolved.config,
   });
 }
 
@@ -115,20 +128,20 @@ Deno.test("install-service: no token needed yet; other tokens on its command lin
   assert.deepEqual(serviceArgsOf([]), []);
   for (
     const [args, key] of [
-      [["--http", "8080", "--http-token", "a-long-http-bearer-token"], "http.tokens"],
-      [["--accept-token", TEST_TOKEN], "loggly.accept_tokens"],
+      [["--http", "8080", "--http-token", "a-long-http-bearer-token"], "--http-token"],
+      [["--accept-token", TEST_TOKEN], "--accept-token"],
     ] as const
   ) {
     assert.throws(() => serviceArgsOf([...args]), (error: Error) => {
       assert.match(error.message, /copied into the unit file, which every local user can read/);
-      assert.ok(error.message.includes(key), error.message);
+      assert.ok(error.message.includes(`${key}-file`), error.message);
       assert.ok(!error.message.includes(TEST_TOKEN));
       return true;
     });
   }
 });
 
-Deno.test("install-service: TLS files are loaded as credentials, read from %d", () => {
+Deno.test("install-service: TLS and token files are loaded as credentials", () => {
   const unit = unitFor(
     "--tls",
     "0.0.0.0:6514",
@@ -136,23 +149,65 @@ Deno.test("install-service: TLS files are loaded as credentials, read from %d", 
     "/etc/letsencrypt/live/example.org/fullchain.pem",
     "--tls-key",
     "/etc/letsencrypt/live/example.org/privkey.pem",
+    "--accept-token-file",
+    "/etc/loggly-relay/accept",
   );
   const lines = unit.split("\n");
   for (
     const line of [
       "LoadCredential=tls-cert:/etc/letsencrypt/live/example.org/fullchain.pem",
       "LoadCredential=tls-key:/etc/letsencrypt/live/example.org/privkey.pem",
+      "LoadCredential=accept-tokens:/etc/loggly-relay/accept",
     ]
   ) assert.ok(lines.includes(line), `missing ${line}`);
-  const start = lines.find((l) => l.startsWith("ExecStart="))!;
-  assert.ok(start.endsWith(" --tls-cert %d/tls-cert --tls-key %d/tls-key"), start);
-  assert.ok(lines.find((l) => l.startsWith("ExecStartPre="))!.endsWith("--tls-key %d/tls-key"));
+  // The paths stay as configured: the relay finds the credentials itself (lib/config.ts).
+  assert.ok(!unit.includes("%d/"), "no credential path in the command");
   assert.ok(
     lines.some((l) =>
       l.includes("check-config") && l.includes("--token-file /etc/loggly-relay/token")
     ),
     "the check by hand reads the token file",
   );
+});
+
+Deno.test("install-service: a path the sandbox hides from the service is refused", () => {
+  assert.throws(
+    () => serviceArgsOf(["--spool", "spool"], "/home/me"),
+    /--spool \/home\/me\/spool is under \/home\/, which the service does not see/,
+  );
+  assert.throws(() => serviceArgsOf(["--dead-letter", "/tmp/dead"]), /is under \/tmp\//);
+  // Credentials are read by systemd, as root, before the sandbox: any folder will do.
+  assert.deepEqual(serviceArgsOf(["--accept-token-file", "/root/accept"]), [
+    "--accept-token-file",
+    "/root/accept",
+  ]);
+});
+
+Deno.test("under systemd, a loaded credential stands in for its file; the file decides what is on", () => {
+  const env = { CREDENTIALS_DIRECTORY: "/run/credentials/loggly-relay.service" };
+  const loaded = {
+    "/run/credentials/loggly-relay.service/tls-key": "key",
+    "/run/credentials/loggly-relay.service/http-tokens":
+      "# bearer tokens\nfirst-http-token-abcdef\n",
+    "/c.toml":
+      '[inputs]\ntls = "6514"\ntls_cert = "/etc/le/full.pem"\ntls_key = "/etc/le/key.pem"\n' +
+      '[http]\nlisten = "8080"\ntokens_file = "/etc/loggly-relay/http-tokens"\n',
+  };
+  const run = (files: Record<string, string>) => {
+    const command = parseCommand(
+      ["--token", TEST_TOKEN, "--config", "/c.toml"],
+      configSources(env, files),
+    );
+    if (command.kind !== "run") throw new Error(command.kind);
+    return command.config;
+  };
+  const config = run(loaded);
+  assert.equal(config.inputs.tls?.key, "/run/credentials/loggly-relay.service/tls-key");
+  assert.equal(config.inputs.tls?.cert, "/etc/le/full.pem", "no credential: the file itself");
+  assert.deepEqual(config.http?.tokens, ["first-http-token-abcdef"]);
+  // TLS taken out of the file: off, whatever credentials the unit still loads.
+  const off = run({ ...loaded, "/c.toml": '[http]\nlisten = "8080"\n' });
+  assert.equal(off.inputs.tls, null);
 });
 
 Deno.test("install-service: systemd-analyze verify finds nothing to say about the unit", async () => {
@@ -235,6 +290,7 @@ Deno.test("README: its unit is the one install-service writes for a config file"
     binary: "/usr/local/bin/loggly-relay",
     args: ["--config", "/etc/loggly-relay/config.toml"],
     tokenPath: "/etc/loggly-relay/token",
+    credentials: [],
     config: configOf(),
   });
   assert.equal(shown, unit.trimEnd(), "README's unit differs: paste install-service --print");

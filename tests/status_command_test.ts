@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { run, sendTcp, startHarness } from "./helpers.ts";
 import { TEST_TOKEN } from "./loggly_stub.ts";
-import { DENO_RUN } from "./relay_process.ts";
+import { DENO_RUN, RelayProcess, waitUntil } from "./relay_process.ts";
 import { makeTestCertificates, tlsArgs } from "./tls_fixture.ts";
+import { startHttpsRelay } from "./https_relay.ts";
 
 const HTTP_TOKEN = "status-bearer-token-0123456789";
 
@@ -116,5 +117,38 @@ Deno.test("/status.json: the served certificate's expiry in days, by path, never
     assert.ok(!JSON.stringify(report).includes("PRIVATE KEY"));
   } finally {
     await h.stop();
+  }
+});
+
+Deno.test("/status.json names the config file the running relay read", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/config.toml`;
+  await Deno.writeTextFile(file, '[http]\nlisten = "127.0.0.1:0"\n');
+  const p = new RelayProcess(["--config", file, "--dry-run"]);
+  try {
+    await p.ready();
+    await waitUntil(() => p.ports.http !== undefined);
+    const report = await (await fetch(`http://127.0.0.1:${p.ports.http}/status.json`)).json();
+    assert.equal(report.configSource, file);
+    assert.equal(await p.stop(), 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("status over HTTPS trusts exactly the relay's own certificate, by any issuer", async () => {
+  const relay = await startHttpsRelay();
+  try {
+    const address = `127.0.0.1:${relay.port}`;
+    const tls = (cert: string) => ["--http-tls-cert", cert, "--http-tls-key", relay.certs.key];
+    // The test CA is in no trust store: only pinning the served certificate gets an answer.
+    const good = await status("--json", "--http", address, ...tls(relay.certs.cert));
+    assert.equal(good.code, 0, good.stderr);
+    assert.equal(JSON.parse(good.stdout).sent, 0);
+    const other = await status("--once", "--http", address, ...tls(relay.certs.caCert));
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /serves another certificate than --http-tls-cert/);
+  } finally {
+    await relay.stop();
   }
 });

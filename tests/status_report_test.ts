@@ -45,6 +45,13 @@ Deno.test("recent parse errors: newest first, at most ten, cut, tokens redacted"
   // Another account's token, unknown to the redactor, is hidden as token-shaped text.
   recent.add(100, "udp", "bad", encode("key 11111111-2222-4333-8444-555555555555 here"));
   assert.equal(recent.list()[0].line, "key [REDACTED] here");
+  // A token across the cut is redacted whole, not shown in part.
+  for (let at = LINE_BYTES - 30; at <= LINE_BYTES; at += 5) {
+    recent.add(200, "tcp", "no PRI", encode(`${"y".repeat(at)}${TEST_TOKEN}${"z".repeat(50)}`));
+    const line = recent.list()[0].line;
+    assert.ok(!line.includes(TEST_TOKEN.slice(0, 8)), line);
+    assert.ok(line.endsWith("…"));
+  }
 });
 
 function sources(metrics: Metrics, extra: Partial<ReportSources> = {}): ReportSources {

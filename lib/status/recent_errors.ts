@@ -9,8 +9,10 @@ import { redactTokenLike } from "../redact.ts";
 
 /** How many are kept. */
 export const RECENT_ERRORS = 10;
-/** How much of each line is kept. */
+/** How much of each line is shown. */
 export const LINE_BYTES = 300;
+/** Kept beyond it, so that a token across the cut is whole when redacted (a UUID is 36). */
+const TOKEN_MARGIN = 128;
 
 /** One message that did not parse. */
 export interface ParseErrorEntry {
@@ -42,11 +44,12 @@ export class RecentErrors {
 
   /** Keeps one: the bytes are copied (the caller's buffer is reused). */
   add(at: number, input: string, error: string, bytes: Uint8Array): void {
+    // A little more than is shown: a token that straddles the cut is still whole when redacted.
     this.#kept.push({
       at,
       input,
       error,
-      bytes: bytes.slice(0, LINE_BYTES),
+      bytes: bytes.slice(0, LINE_BYTES + TOKEN_MARGIN),
       cut: bytes.length > LINE_BYTES,
     });
     if (this.#kept.length > RECENT_ERRORS) this.#kept.shift();
@@ -56,11 +59,11 @@ export class RecentErrors {
   list(): ParseErrorEntry[] {
     const redact = this.#redact();
     const decoder = new TextDecoder();
-    return this.#kept.toReversed().map((k) => ({
-      at: k.at,
-      input: k.input,
-      error: k.error,
-      line: redactTokenLike(redact(decoder.decode(k.bytes) + (k.cut ? "…" : ""))),
-    }));
+    return this.#kept.toReversed().map((k) => {
+      const line = redactTokenLike(redact(decoder.decode(k.bytes)));
+      // Cut after redacting; what remains of a secret cut in two is hidden too.
+      const shown = k.cut ? `${line.slice(0, LINE_BYTES).replace(/[0-9a-f-]{4,}$/i, "")}…` : line;
+      return { at: k.at, input: k.input, error: k.error, line: shown };
+    });
   }
 }
