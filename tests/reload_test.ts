@@ -347,9 +347,10 @@ Deno.test("the README's way: a config file and a credential, check-config, edit,
     await sendTcp(tcp, "<13>one\n");
     await waitUntil(() => stub.received.length === 1);
 
-    await write("second");
+    await write("second", '[inputs]\nmax_message_bytes = "32KiB"\n');
     p.child.kill("SIGHUP");
-    await waitUntil(() => /SIGHUP: configuration read again; applied: tags/.test(p.stderr));
+    await waitUntil(() => /SIGHUP: configuration read again; applied: tags, limits/.test(p.stderr));
+    assert.ok(!/input bound again/.test(p.stderr), "a limit changes in place");
     await sendTcp(tcp, "<13>two\n");
     await waitUntil(() => stub.received.length === 2);
 

@@ -122,7 +122,29 @@ async function main(): Promise<void> {
   }
 }
 
+/** Beyond loopback: the page loads, asks for an --http-token, then shows the status. */
+async function tokenForm(): Promise<void> {
+  const httpToken = "page-bearer-token-0123456789";
+  const h = await startHarness(["--http", "0.0.0.0:0", "--http-token", httpToken]);
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${h.relay.http!.port}/`);
+    await waitForText(page, "banner", (t) => t.includes("behind a token"));
+    assert.ok(await page.locator("#auth").isVisible(), "the token form is shown");
+    await page.fill("#token", httpToken);
+    await page.click("#auth button");
+    await waitForText(page, "sent", (t) => t === "0");
+    assert.ok(!await page.locator("#auth").isVisible(), "the form is gone");
+    assert.ok(!(await page.content()).includes(httpToken), "the token is not on the page");
+  } finally {
+    await browser.close();
+    await h.stop();
+  }
+}
+
 if (import.meta.main) {
   await main();
+  await tokenForm();
   console.log("status page: every check passed");
 }
