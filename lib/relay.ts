@@ -223,7 +223,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     return { unsent, inFlight, notSpooled: held - queue.heldEvents };
   };
   const reload = async (next: Config): Promise<ReloadPlan> => {
-    let plan = planReload(current, next);
+    let plan = planReload(current, next, config);
     // Renewed HTTPS files (certbot renews in place): the HTTP input is bound again to use them.
     if (
       next.http?.tls && !plan.rebind.includes("http") && readFiles(next.http.tls) !== httpsFiles
@@ -238,27 +238,27 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
       assertWritable("--dead-letter", next.delivery.deadLetterPath);
     }
     if (!next.loggly.dryRun) assertReachable(next.loggly.url);
-    // Renewed certificates of a syslog TLS input that stays: bad ones refuse the whole reload.
-    if (!plan.rebind.includes("tls")) bound.tls?.reloadCertificates?.();
-    // Inputs next: if one cannot be bound, those changed so far go back and nothing else changes.
+    // Inputs next: if one cannot be bound, or the renewed certificates of a syslog TLS input that
+    // stays cannot be used, those changed so far go back and nothing else changes.
     const done: InputName[] = [];
-    for (const name of plan.rebind) {
-      try {
+    try {
+      for (const name of plan.rebind) {
         await stopInput(name);
         done.push(name);
         await startInput(name, next);
-      } catch (error) {
-        for (const back of done) {
-          await stopInput(back);
-          await startInput(back, current).catch((again) =>
-            log.error("Cannot listen for {input} as before the reload either: {error}", {
-              input: back,
-              error: again,
-            })
-          );
-        }
-        throw error;
       }
+      if (!plan.rebind.includes("tls")) bound.tls?.reloadCertificates?.();
+    } catch (error) {
+      for (const back of done) {
+        await stopInput(back);
+        await startInput(back, current).catch((again) =>
+          log.error("Cannot listen for {input} as before the reload either: {error}", {
+            input: back,
+            error: again,
+          })
+        );
+      }
+      throw error;
     }
     // The inputs that stay take their new limits in place: none is closed, no connection cut.
     for (const name of plan.configure) await bound[name]?.configure(next);

@@ -66,8 +66,12 @@ export function inputLimits(name: InputName, config: Config): unknown {
   }
 }
 
-/** The plan for going from `current` to `next`. */
-export function planReload(current: Config, next: Config): ReloadPlan {
+/**
+ * The plan for going from `current` to `next`. What only a restart applies is compared with
+ * `started`, the configuration the relay started with (by default `current`): a reload that
+ * kept such a setting as it was must warn again at the next reload, not only once.
+ */
+export function planReload(current: Config, next: Config, started: Config = current): ReloadPlan {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const rebind = INPUT_NAMES.filter((name) =>
     !same(inputBinding(name, current), inputBinding(name, next))
@@ -94,11 +98,11 @@ export function planReload(current: Config, next: Config): ReloadPlan {
     inPlace.push("delivery");
   }
   if (!same(current.log, next.log)) inPlace.push("log");
-  if (current.loggly.dryRun !== next.loggly.dryRun) restart.push("--dry-run");
-  if (!same(current.spool, next.spool)) restart.push("--spool settings");
+  if (started.loggly.dryRun !== next.loggly.dryRun) restart.push("--dry-run");
+  if (!same(started.spool, next.spool)) restart.push("--spool settings");
   const spoolMemory = (c: Config) => [c.delivery.queueMaxBytes, c.delivery.batchMaxBytes];
   if (
-    current.spool !== null && next.spool !== null && !same(spoolMemory(current), spoolMemory(next))
+    started.spool !== null && next.spool !== null && !same(spoolMemory(started), spoolMemory(next))
   ) {
     restart.push("the spool's memory bound (--queue-max-bytes, --batch-max-bytes)");
   }

@@ -376,6 +376,18 @@ Deno.test("the README's way: a config file and a credential, check-config, edit,
   }
 });
 
+Deno.test("reload plan: what only a restart applies warns at every reload until it is undone", () => {
+  const started = testConfig(["--spool", "/var/lib/x", "--queue-max-bytes", "16MiB"]);
+  const bigger = testConfig(["--spool", "/var/lib/x", "--queue-max-bytes", "32MiB"]);
+  const memory = /the spool's memory bound/;
+  // The first reload warns; the relay keeps running with the spool as it started.
+  assert.match(planReload(started, bigger, started).restart.join(), memory);
+  // A second reload of the same file warns again (the spool still has its first bound) ...
+  assert.match(planReload(bigger, bigger, started).restart.join(), memory);
+  // ... and none once the file says what is in force again.
+  assert.deepEqual(planReload(bigger, started, started).restart, []);
+});
+
 Deno.test("reload: a config file read at start that is gone is refused, not run on defaults", () => {
   assert.match(
     reloadRefusal("/etc/loggly-relay/config.toml", null)!,
@@ -460,5 +472,42 @@ Deno.test("reload: renewed HTTPS files (same paths) bind the HTTP input again, w
     assert.notEqual(before, "renewed");
   } finally {
     await r.stop();
+  }
+});
+
+Deno.test("reload refused by an input that cannot be bound keeps the TLS certificate too", async () => {
+  await using certs = await makeTestCertificates();
+  const args = tlsArgs(certs);
+  const h = await startHarness(args);
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const ca = await Deno.readTextFile(certs.caCert);
+  const served = () =>
+    new Promise<string>((resolve, reject) => {
+      const socket = tls.connect(
+        { host: "127.0.0.1", port: h.relay.tls!.port, ca, servername: "localhost" },
+        () => {
+          resolve(socket.getPeerCertificate().subject.CN);
+          socket.destroy();
+        },
+      );
+      socket.once("error", reject);
+    });
+  try {
+    const before = await served();
+    const renewed = await makeCertificate(certs, "renewed", {
+      usage: "serverAuth",
+      san: "IP:127.0.0.1, DNS:localhost",
+    });
+    await Deno.copyFile(renewed.cert, certs.cert);
+    await Deno.copyFile(renewed.key, certs.key);
+    const port = (taken.addr as Deno.NetAddr).port;
+    await assert.rejects(h.relay.reload(testConfig([...args, "--tcp", `127.0.0.1:${port}`])));
+    assert.equal(await served(), before, "the refused reload changed no certificate");
+    // The same renewal with a reload that succeeds is taken.
+    await h.relay.reload(testConfig(args));
+    assert.equal(await served(), "renewed");
+  } finally {
+    taken.close();
+    await h.stop();
   }
 });
