@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { run, sendTcp, startHarness } from "./helpers.ts";
 import { TEST_TOKEN } from "./loggly_stub.ts";
 import { DENO_RUN, RelayProcess, waitUntil } from "./relay_process.ts";
-import { makeTestCertificates, tlsArgs } from "./tls_fixture.ts";
+import { makeCertificate, makeTestCertificates, tlsArgs } from "./tls_fixture.ts";
+import { parseResponse } from "../lib/status/client.ts";
 import { startHttpsRelay } from "./https_relay.ts";
 
 const HTTP_TOKEN = "status-bearer-token-0123456789";
@@ -148,7 +149,50 @@ Deno.test("status over HTTPS trusts exactly the relay's own certificate, by any 
     const other = await status("--once", "--http", address, ...tls(relay.certs.caCert));
     assert.equal(other.code, 1);
     assert.match(other.stderr, /serves another certificate than --http-tls-cert/);
+    // Something else on the port, with a certificate of its own: it never sees the token.
+    const impostor = await makeCertificate(relay.certs, "impostor", {
+      usage: "serverAuth",
+      san: "IP:127.0.0.1",
+    });
+    const seen: string[] = [];
+    const server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: await Deno.readTextFile(impostor.cert),
+      key: await Deno.readTextFile(impostor.key),
+      onListen() {},
+    }, (request) => {
+      seen.push(request.headers.get("authorization") ?? "");
+      return new Response("{}");
+    });
+    try {
+      const spied = await status(
+        "--once",
+        "--http",
+        `127.0.0.1:${server.addr.port}`,
+        "--http-token",
+        HTTP_TOKEN,
+        ...tls(relay.certs.cert),
+      );
+      assert.equal(spied.code, 1);
+      assert.match(spied.stderr, /serves another certificate/);
+      assert.deepEqual(seen, [], "no request, no token, went to it");
+    } finally {
+      await server.shutdown();
+    }
   } finally {
     await relay.stop();
   }
+});
+
+Deno.test("status: HTTP answers read by hand, chunked or not, counted in bytes", () => {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  assert.deepEqual(parseResponse(encode("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")), {
+    status: 200,
+    text: "{}",
+  });
+  const chunked = "HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    '6\r\n{"é":\r\n3\r\n1}\n\r\n0\r\n\r\n';
+  assert.deepEqual(parseResponse(encode(chunked)), { status: 403, text: '{"é":1}\n' });
+  assert.throws(() => parseResponse(encode("garbage")), /ended inside its headers/);
 });

@@ -1,13 +1,13 @@
 /**
  * How `loggly-relay status` asks a running relay for /status.json. Over HTTPS it trusts exactly
  * the certificate of the relay's own configuration (`--http-tls-cert`), whoever issued it and
- * whatever names it carries: the relay is asked on loopback, where no public name would match.
+ * whatever names it carries (the relay is asked on loopback, where no public name would match),
+ * and it checks that certificate before it sends anything, the bearer token included.
  *
  * @module
  */
 import { X509Certificate } from "node:crypto";
-import https from "node:https";
-import type { TLSSocket } from "node:tls";
+import tls from "node:tls";
 
 /** An answer: its status and body. */
 export interface Answer {
@@ -27,42 +27,94 @@ export interface StatusRequest {
 
 /** GETs `${url}/status.json`; throws with the cause when there is no answer. */
 export async function fetchStatus(r: StatusRequest): Promise<Answer> {
-  const url = `${r.url}/status.json`;
-  if (!url.startsWith("https:") || r.certificatePem === null) {
+  const url = new URL(`${r.url}/status.json`);
+  if (url.protocol !== "https:" || r.certificatePem === null) {
     const response = await fetch(url, {
       headers: r.headers,
       signal: AbortSignal.timeout(r.timeoutMs),
     });
     return { status: response.status, text: await response.text() };
   }
-  const pem = r.certificatePem;
-  const expected = new X509Certificate(pem).fingerprint256;
-  return await new Promise<Answer>((resolve, reject) => {
-    // The chain is not checked against any CA: the certificate itself is (pinned) below.
-    const request = https.get(
-      url,
-      {
-        headers: r.headers,
-        rejectUnauthorized: false,
-        // A CA of its own, so that node:tls does not load the system's (no --allow-sys here).
-        ca: [pem],
-        timeout: r.timeoutMs,
-      },
-      (response) => {
-        const peer = (response.socket as TLSSocket).getPeerCertificate();
-        if (peer?.fingerprint256 !== expected) {
-          response.destroy();
-          reject(new Error("it serves another certificate than --http-tls-cert"));
-          return;
-        }
-        let text = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk: string) => text += chunk);
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
-        response.on("error", reject);
-      },
-    );
-    request.on("timeout", () => request.destroy(new Error("no answer in time")));
-    request.on("error", reject);
+  const expected = new X509Certificate(r.certificatePem).fingerprint256;
+  const socket = tls.connect({
+    host: url.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(url.port),
+    // Not checked against a CA: the certificate itself is compared below, before any byte is
+    // sent. A CA of its own keeps node:tls from loading the system's (no --allow-sys here).
+    rejectUnauthorized: false,
+    ca: [r.certificatePem],
   });
+  const timer = setTimeout(() => socket.destroy(new Error("no answer in time")), r.timeoutMs);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("secureConnect", resolve);
+      socket.once("error", reject);
+    });
+    if (socket.getPeerCertificate()?.fingerprint256 !== expected) {
+      throw new Error("it serves another certificate than --http-tls-cert");
+    }
+    const head = [
+      `GET ${url.pathname} HTTP/1.1`,
+      `Host: ${url.host}`,
+      "Connection: close",
+      ...Object.entries(r.headers).map(([name, value]) => `${name}: ${value}`),
+    ];
+    socket.write(`${head.join("\r\n")}\r\n\r\n`);
+    const chunks: Uint8Array[] = [];
+    await new Promise<void>((resolve, reject) => {
+      socket.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+      socket.once("end", resolve);
+      socket.once("close", resolve);
+      socket.once("error", reject);
+    });
+    return parseResponse(concat(chunks));
+  } finally {
+    clearTimeout(timer);
+    socket.destroy();
+  }
+}
+
+/** An HTTP/1.1 response read to the end of the connection: status and body (chunked or not). */
+export function parseResponse(raw: Uint8Array): Answer {
+  const decoder = new TextDecoder();
+  const end = indexOf(raw, CRLF2, 0);
+  if (end < 0) throw new Error("the answer ended inside its headers");
+  const [statusLine, ...headers] = decoder.decode(raw.subarray(0, end)).split("\r\n");
+  const status = Number(statusLine.split(" ")[1]);
+  if (!Number.isInteger(status)) throw new Error(`not an HTTP answer: ${statusLine.slice(0, 40)}`);
+  let body = raw.subarray(end + 4);
+  if (headers.some((h) => /^transfer-encoding:\s*chunked/i.test(h))) {
+    // Sizes count bytes: the chunks are joined before anything is decoded.
+    const parts: Uint8Array[] = [];
+    for (let at = 0;;) {
+      const lineEnd = indexOf(body, CRLF, at);
+      const size = lineEnd < 0 ? 0 : parseInt(decoder.decode(body.subarray(at, lineEnd)), 16);
+      if (!(size > 0)) break;
+      parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
+      at = lineEnd + 2 + size + 2;
+    }
+    body = concat(parts);
+  }
+  return { status, text: decoder.decode(body) };
+}
+
+const CRLF = new Uint8Array([13, 10]);
+const CRLF2 = new Uint8Array([13, 10, 13, 10]);
+
+function indexOf(bytes: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i <= bytes.length - needle.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
