@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { accessReason, granted, unreadable } from "./access.ts";
+import { accessReason, granted } from "./access.ts";
 import type { Config, HttpConfig, LogglyConfig } from "./config.ts";
 import { createHttpApp, type HttpAppLimits } from "./http/app.ts";
 import { isLoopback, serveHttp, type TlsFiles } from "./http/server.ts";
@@ -18,6 +18,7 @@ import type { StatusReport } from "./status/report.ts";
 import { PLACE_WAIT_MS } from "./syslog/guard.ts";
 import { type Listener, listenTcp, type StreamLimits } from "./syslog/listen.ts";
 import { CertificateError, listenTls, type TlsLimits } from "./syslog/tls.ts";
+import { readMaterial } from "./syslog/tls_certs.ts";
 import { listenUdp, type UdpLimits } from "./syslog/udp.ts";
 import { formatAddress, type ListenAddress } from "./units.ts";
 
@@ -41,6 +42,8 @@ export interface Input extends Listener {
   configure(config: Config): void | Promise<void>;
   /** Re-reads the certificate files (syslog over TLS only); throws why they cannot be used. */
   reloadCertificates?(): void;
+  /** HTTPS: the certificate and key it serves, as read (to bind it again with the same). */
+  tlsFiles?: TlsFiles;
 }
 
 /** Binds the input `name` as `config` says; null when it is off. Throws why it cannot. */
@@ -48,6 +51,7 @@ export async function bindInput(
   name: InputName,
   config: Config,
   ctx: InputContext,
+  httpsFiles?: TlsFiles,
 ): Promise<Input | null> {
   const { inputs } = config;
   const listenerDeps = {
@@ -101,7 +105,7 @@ export async function bindInput(
       let failingAfterMs = config.http.healthFailingAfterMs;
       const tls = config.http.tls === null
         ? null
-        : readTlsFiles(config.http.tls.cert, config.http.tls.key);
+        : httpsFiles ?? readTlsFiles(config.http.tls.cert, config.http.tls.key, ctx.now());
       const { app, configure } = createHttpApp({
         ingest: ctx.ingest,
         queue: ctx.queue,
@@ -125,6 +129,7 @@ export async function bindInput(
         }));
       return {
         ...listener,
+        ...(tls === null ? {} : { tlsFiles: tls }),
         configure: (next) => {
           if (next.http === null) return;
           configure(httpAppLimits(next.http, next.loggly));
@@ -183,15 +188,13 @@ function unhealthy(queue: EventQueue, drain: Drain, now: number, failingAfterMs:
 }
 
 /** Reads the HTTPS certificate and key, with an error that names the file. */
-function readTlsFiles(cert: string, key: string): TlsFiles {
-  const read = (flag: string, path: string) => {
-    try {
-      return Deno.readTextFileSync(path);
-    } catch (error) {
-      throw new Error(unreadable(flag, path, error));
-    }
-  };
-  return { cert: read("--http-tls-cert", cert), key: read("--http-tls-key", key) };
+/** The HTTPS certificate and key, read and checked as a pair (expiry too). */
+function readTlsFiles(cert: string, key: string, now: number): TlsFiles {
+  const material = readMaterial({ cert, key, clientCa: null }, now, {
+    cert: "--http-tls-cert",
+    key: "--http-tls-key",
+  });
+  return { cert: material.cert, key: material.key };
 }
 
 /** The error for a port that cannot be bound, naming it and what to do. */

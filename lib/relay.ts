@@ -10,6 +10,7 @@ import { LOGGLY_MAX_EVENT_BYTES } from "./config.ts";
 import { DryRunDrain } from "./dry_run.ts";
 import { Ingest } from "./ingest.ts";
 import { bindInput, type Input, type InputContext } from "./inputs.ts";
+import type { TlsFiles } from "./http/server.ts";
 import { logger } from "./log.ts";
 import { makeDeadLetter } from "./loggly/dead_letter.ts";
 import { http1Client, proxyConfigured } from "./loggly/http1.ts";
@@ -166,10 +167,12 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
   /** The HTTPS certificate and key the HTTP input was bound with, to tell a renewal on SIGHUP. */
   let httpsFiles: string | null = null;
   let current = config;
-  const startInput = async (name: InputName, from: Config): Promise<void> => {
-    const listener = await bindInput(name, from, shared);
+  const startInput = async (name: InputName, from: Config, files?: TlsFiles): Promise<void> => {
+    const listener = await bindInput(name, from, shared, files);
     if (listener === null) return;
-    if (name === "http") httpsFiles = from.http?.tls ? readFiles(from.http.tls) : null;
+    if (name === "http") {
+      httpsFiles = listener.tlsFiles ? `${listener.tlsFiles.cert}\n${listener.tlsFiles.key}` : null;
+    }
     bound[name] = listener;
     const what = name === "http" ? (from.http?.tls ? "HTTPS" : "HTTP") : `syslog over ${name}`;
     log.info("Listening for {what} on {address}", {
@@ -241,6 +244,8 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     // Inputs next: if one cannot be bound, or the renewed certificates of a syslog TLS input that
     // stays cannot be used, those changed so far go back and nothing else changes.
     const done: InputName[] = [];
+    // What HTTPS serves now, to go back to it: its files on disk may be the new, refused ones.
+    const servedHttps = bound.http?.tlsFiles;
     try {
       for (const name of plan.rebind) {
         await stopInput(name);
@@ -251,7 +256,7 @@ export async function startRelay(config: Config, deps: RelayDeps = {}): Promise<
     } catch (error) {
       for (const back of done) {
         await stopInput(back);
-        await startInput(back, current).catch((again) =>
+        await startInput(back, current, back === "http" ? servedHttps : undefined).catch((again) =>
           log.error("Cannot listen for {input} as before the reload either: {error}", {
             input: back,
             error: again,

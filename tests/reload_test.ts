@@ -470,6 +470,25 @@ Deno.test("reload: renewed HTTPS files (same paths) bind the HTTP input again, w
     assert.deepEqual((await r.h.relay.reload(testConfig(args, r.h.stub))).rebind, ["http"]);
     assert.equal(await subject(), "renewed");
     assert.notEqual(before, "renewed");
+
+    // A broken renewal (a key of another certificate, then an empty file) is refused, and
+    // HTTPS goes on with what it served, not with the files now on disk.
+    const other = await makeCertificate(r.certs, "other", {
+      usage: "serverAuth",
+      san: "IP:127.0.0.1, DNS:localhost",
+    });
+    await Deno.copyFile(other.cert, r.certs.cert);
+    await assert.rejects(
+      r.h.relay.reload(testConfig(args, r.h.stub)),
+      /--http-tls-key .* does not belong to --http-tls-cert/,
+    );
+    assert.equal(await subject(), "renewed");
+    await Deno.writeTextFile(r.certs.cert, "");
+    await assert.rejects(
+      r.h.relay.reload(testConfig(args, r.h.stub)),
+      /--http-tls-cert .* is not a PEM certificate/,
+    );
+    assert.equal(await subject(), "renewed");
   } finally {
     await r.stop();
   }

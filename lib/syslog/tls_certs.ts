@@ -36,16 +36,26 @@ export interface Material {
 const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 const ANY_EXTENDED_KEY_USAGE = "2.5.29.37.0";
 
+/** The flags that name the files, for messages (the HTTPS input has its own). */
+export interface MaterialFlags {
+  cert: string;
+  key: string;
+}
+
 /** Reads and checks the certificate, key and client CA files. */
-export function readMaterial(files: TlsInputFiles, now: number): Material {
-  const cert = readPem("--tls-cert", files.cert);
-  const key = readPem("--tls-key", files.key);
+export function readMaterial(
+  files: TlsInputFiles,
+  now: number,
+  flags: MaterialFlags = { cert: "--tls-cert", key: "--tls-key" },
+): Material {
+  const cert = readPem(flags.cert, files.cert);
+  const key = readPem(flags.key, files.key);
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(cert);
   } catch {
     throw new CertificateError(
-      `--tls-cert ${files.cert} is not a PEM certificate: give the certificate chain file`,
+      `${flags.cert} ${files.cert} is not a PEM certificate: give the certificate chain file`,
     );
   }
   let privateKey;
@@ -53,16 +63,16 @@ export function readMaterial(files: TlsInputFiles, now: number): Material {
     privateKey = createPrivateKey(key);
   } catch {
     throw new CertificateError(
-      `--tls-key ${files.key} is not a PEM private key: give the key file`,
+      `${flags.key} ${files.key} is not a PEM private key: give the key file`,
     );
   }
   if (!leaf.checkPrivateKey(privateKey)) {
     throw new CertificateError(
-      `--tls-key ${files.key} does not belong to --tls-cert ${files.cert}: give the matching pair`,
+      `${flags.key} ${files.key} does not belong to ${flags.cert} ${files.cert}: give the matching pair`,
     );
   }
   const expired = datesProblem(leaf, now);
-  if (expired) throw new CertificateError(`--tls-cert ${files.cert} ${expired}: renew it`);
+  if (expired) throw new CertificateError(`${flags.cert} ${files.cert} ${expired}: renew it`);
   const clientCas = files.clientCa === null
     ? []
     : splitPem(readPem("--tls-client-ca", files.clientCa)).map((pem) => {
