@@ -27,6 +27,7 @@ import {
   credentialFiles,
   DEFAULT_BINARY,
   DEFAULT_TOKEN_PATH,
+  hiddenFolder,
   nextSteps,
   systemdUnit,
   UNIT_PATH,
@@ -218,8 +219,20 @@ function installService(resolved: Resolved & { serviceArgs: string[] }): number 
     resolved.settings.text("token-file") ?? DEFAULT_TOKEN_PATH,
     Deno.cwd(),
   );
+  const binary = absolute(
+    resolved.settings.text("binary") ?? (compiled ? execPath : DEFAULT_BINARY),
+    Deno.cwd(),
+  );
+  if (hiddenFolder(binary) !== null) {
+    console.error(
+      `loggly-relay: the service could not run ${binary}: ${hiddenFolder(binary)} is hidden ` +
+        "from it (ProtectHome=, PrivateTmp=). Copy the binary to /usr/local/bin first, or give " +
+        "--binary PATH.",
+    );
+    return EXIT.usage;
+  }
   const unit = systemdUnit({
-    binary: resolved.settings.text("binary") ?? (compiled ? execPath : DEFAULT_BINARY),
+    binary,
     args: resolved.serviceArgs,
     tokenPath,
     credentials: credentialFiles(resolved.settings, Deno.cwd()),
@@ -259,6 +272,18 @@ async function showStatus(target: StatusTarget, settings: Settings): Promise<num
   const headers: Record<string, string> = target.token === null
     ? {}
     : { authorization: `Bearer ${target.token}` };
+  let certificatePem: string | null = null;
+  if (target.certificate !== null) {
+    try {
+      certificatePem = Deno.readTextFileSync(target.certificate);
+    } catch (error) {
+      console.error(
+        `Cannot read --http-tls-cert ${target.certificate} (${accessReason(error, "read")}), ` +
+          "the certificate the relay serves: run status as a user who may read it (sudo)",
+      );
+      return EXIT.failure;
+    }
+  }
   let stop = false;
   const interrupt = () => void (stop = true);
   if (!once) Deno.addSignalListener("SIGINT", interrupt);
@@ -269,16 +294,15 @@ async function showStatus(target: StatusTarget, settings: Settings): Promise<num
         const answer = await fetchStatus({
           url: target.url,
           headers,
-          certificatePem: target.certificate === null
-            ? null
-            : Deno.readTextFileSync(target.certificate),
+          certificatePem,
           timeoutMs: 5_000,
         });
         text = answer.text;
         if (answer.status === 401 || answer.status === 403) {
           console.error(
             `The relay at ${address} asks for a token (HTTP ${answer.status}): give one of its ` +
-              "--http-token values with --http-token",
+              "--http-token values with --http-token (or run status as a user who may read " +
+              "its --http-token-file)",
           );
           return EXIT.failure;
         }

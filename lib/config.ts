@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { unreadable } from "./access.ts";
+import { credentialName } from "./credentials.ts";
 import { type ConfigFile, parseConfigFile } from "./config_file.ts";
 import { isLoopback } from "./http/server.ts";
 import { hiddenPath, serviceArgs } from "./service_unit.ts";
@@ -34,6 +35,8 @@ import {
 
 export { ConfigError, DEFAULT_PORT, DEFAULT_TLS_PORT, LOGGLY_MAX_REQUEST_BYTES };
 
+/** Longest --http-token: what the status page's redaction is sized for (lib/status). */
+export const MAX_HTTP_TOKEN_LENGTH = 128;
 /** Loggly's limit for one event. */
 export const LOGGLY_MAX_EVENT_BYTES = 1_000_000;
 /** syslog2loggly's configuration file, read when no token is given otherwise. */
@@ -319,7 +322,7 @@ function resolveConfig(values: FlagValues, sources: ConfigSources, reading: Read
     inputs: inputsPart(s, legacy, sources),
     delivery: deliveryPart(s),
     spool: spoolPart(s),
-    http: httpPart(s, sources, reading !== "install"),
+    http: httpPart(s, sources, reading),
     log: {
       verbosity: s.level("verbose"),
       format: s.choice("log-format") as LogConfig["format"],
@@ -485,7 +488,7 @@ function spoolPart(s: Settings): SpoolConfig | null {
   return { dir, sync: s.choice("spool-sync") as SpoolSync, maxBytes: s.size("spool-max-bytes") };
 }
 
-function httpPart(s: Settings, sources: ConfigSources, readTokens: boolean): HttpConfig | null {
+function httpPart(s: Settings, sources: ConfigSources, reading: Reading): HttpConfig | null {
   const listen = s.address("http");
   const [cert, key] = [fileOf(s, "http-tls-cert", sources), fileOf(s, "http-tls-key", sources)];
   if ((cert === null) !== (key === null)) {
@@ -493,8 +496,13 @@ function httpPart(s: Settings, sources: ConfigSources, readTokens: boolean): Htt
   }
   const tokens = [...s.list("http-token")];
   const tokensFile = fileOf(s, "http-token-file", sources);
-  if (tokensFile !== null && readTokens) {
-    tokens.push(...readLines(s.label("http-token-file"), tokensFile, sources).map(([t]) => t));
+  if (tokensFile !== null && reading !== "install") {
+    try {
+      tokens.push(...readLines(s.label("http-token-file"), tokensFile, sources).map(([t]) => t));
+    } catch (error) {
+      // status needs a token only beyond loopback, and says so when it is asked for one.
+      if (reading !== "status") throw error;
+    }
   }
   if (listen === null) {
     const stray = [
@@ -510,9 +518,10 @@ function httpPart(s: Settings, sources: ConfigSources, readTokens: boolean): Htt
     return null;
   }
   for (const token of tokens) {
-    if (token.length < 16) {
+    if (token.length < 16 || token.length > MAX_HTTP_TOKEN_LENGTH) {
       throw new ConfigError(
-        `An --http-token is ${token.length} characters long: use at least 16 (a UUID is fine)`,
+        `An --http-token is ${token.length} characters long: use 16 to ` +
+          `${MAX_HTTP_TOKEN_LENGTH} (a UUID is fine)`,
       );
     }
   }
@@ -686,7 +695,7 @@ function fileOf(s: Settings, flag: string, sources: ConfigSources): string | nul
   const name = optionFor(flag).credential;
   const dir = nonEmpty(sources.env("CREDENTIALS_DIRECTORY"));
   if (path === null || name === undefined || dir === undefined) return path;
-  const loaded = `${dir}/${name}`;
+  const loaded = `${dir}/${credentialName(name, path)}`;
   try {
     sources.readTextFile(loaded);
     return loaded;

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Config } from "./config.ts";
+import { credentialName } from "./credentials.ts";
 import { optionFor, OPTIONS } from "./options.ts";
 import { ConfigError } from "./units.ts";
 import { mallocEnvAssignments } from "./runtime_flags.ts";
@@ -76,7 +77,8 @@ LoadCredential=loggly-token:${o.tokenPath}${
     o.credentials.length === 0
       ? ""
       : "\n# Other files the service's own user may not read where they are kept (certbot's keys\n" +
-        "# are root's): the relay reads $CREDENTIALS_DIRECTORY/NAME in their place. systemd copies\n" +
+        "# are root's): the relay reads $CREDENTIALS_DIRECTORY/NAME in their place (NAME holds a\n" +
+        "# digest of the path: a path changed later is read as it is). systemd copies\n" +
         "# them at start: a restart reads renewed ones, a reload does not.\n" +
         o.credentials.map(([name, path]) => `LoadCredential=${name}:${path}`).join("\n")
   }
@@ -128,8 +130,10 @@ export function credentialFiles(
   cwd: string,
 ): [string, string][] {
   return OPTIONS.flatMap((option) => {
-    const path = option.credential === undefined ? null : settings.text(option.flag);
-    return path === null ? [] : [[option.credential!, absolute(path, cwd)] as [string, string]];
+    const value = option.credential === undefined ? null : settings.text(option.flag);
+    if (value === null) return [];
+    const path = absolute(value, cwd);
+    return [[credentialName(option.credential!, path), path] as [string, string]];
   });
 }
 
@@ -187,18 +191,24 @@ export function hiddenPath(
   cwd: string,
 ): string | null {
   for (const option of OPTIONS) {
-    if (!option.path || option.credential !== undefined) continue;
+    // The token file is loaded as a credential too (LoadCredential=loggly-token:...).
+    if (!option.path || option.credential !== undefined || option.flag === "token-file") continue;
     const value = settings.text(option.flag);
     if (value === null) continue;
     const path = absolute(value, cwd);
-    const folder = HIDDEN_FOLDERS.find((f) => `${path}/`.startsWith(f));
-    if (folder !== undefined) {
+    const folder = hiddenFolder(path);
+    if (folder !== null) {
       return `${settings.label(option.flag)} ${path} is under ${folder}, which the service does ` +
         "not see (PrivateTmp=, ProtectHome=): use a path under /etc/loggly-relay, " +
         "/var/lib/loggly-relay or /usr/local";
     }
   }
   return null;
+}
+
+/** The folder the unit's sandbox hides `path` in (absolute), or null. */
+export function hiddenFolder(path: string): string | null {
+  return HIDDEN_FOLDERS.find((f) => `${path}/`.startsWith(f)) ?? null;
 }
 
 /** `path` made absolute against `cwd`, with `.` and `..` resolved. */

@@ -577,3 +577,11 @@ Deno.test("--handshake-timeout: 5s by default, 0 turns it off", () => {
   assert.equal(config("--handshake-timeout", "2s").inputs.handshakeTimeoutMs, 2_000);
   assert.equal(config("--handshake-timeout", "0").inputs.handshakeTimeoutMs, 0);
 });
+
+Deno.test("--http-token: 16 to 128 characters, so that redaction can always find it whole", () => {
+  const withToken = (t: string) => config("--http", "8080", "--http-token", t).http?.tokens;
+  assert.deepEqual(withToken("a".repeat(16)), ["a".repeat(16)]);
+  assert.deepEqual(withToken("b".repeat(128)), ["b".repeat(128)]);
+  assert.throws(() => withToken("c".repeat(15)), /15 characters long: use 16 to 128/);
+  assert.throws(() => withToken("d".repeat(129)), /129 characters long: use 16 to 128/);
+});

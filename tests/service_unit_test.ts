@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { type Config, parseCommand } from "../lib/config.ts";
 import { permissionFlags, releaseScope } from "../lib/permissions.ts";
+import { credentialName } from "../lib/credentials.ts";
 import {
   credentialFiles,
   needsLowPorts,
@@ -154,12 +155,16 @@ Deno.test("install-service: TLS and token files are loaded as credentials", () =
   );
   const lines = unit.split("\n");
   for (
-    const line of [
-      "LoadCredential=tls-cert:/etc/letsencrypt/live/example.org/fullchain.pem",
-      "LoadCredential=tls-key:/etc/letsencrypt/live/example.org/privkey.pem",
-      "LoadCredential=accept-tokens:/etc/loggly-relay/accept",
+    const [name, path] of [
+      ["tls-cert", "/etc/letsencrypt/live/example.org/fullchain.pem"],
+      ["tls-key", "/etc/letsencrypt/live/example.org/privkey.pem"],
+      ["accept-tokens", "/etc/loggly-relay/accept"],
     ]
-  ) assert.ok(lines.includes(line), `missing ${line}`);
+  ) {
+    const line = `LoadCredential=${credentialName(name, path)}:${path}`;
+    assert.ok(lines.includes(line), `missing ${line}`);
+    assert.match(line, new RegExp(`^LoadCredential=${name}-[0-9a-f]{12}:`));
+  }
   // The paths stay as configured: the relay finds the credentials itself (lib/config.ts).
   assert.ok(!unit.includes("%d/"), "no credential path in the command");
   assert.ok(
@@ -181,13 +186,15 @@ Deno.test("install-service: a path the sandbox hides from the service is refused
     "--accept-token-file",
     "/root/accept",
   ]);
+  assert.deepEqual(serviceArgsOf(["--token-file", "/root/token"]), []);
 });
 
 Deno.test("under systemd, a loaded credential stands in for its file; the file decides what is on", () => {
   const env = { CREDENTIALS_DIRECTORY: "/run/credentials/loggly-relay.service" };
+  const dir = "/run/credentials/loggly-relay.service";
   const loaded = {
-    "/run/credentials/loggly-relay.service/tls-key": "key",
-    "/run/credentials/loggly-relay.service/http-tokens":
+    [`${dir}/${credentialName("tls-key", "/etc/le/key.pem")}`]: "key",
+    [`${dir}/${credentialName("http-tokens", "/etc/loggly-relay/http-tokens")}`]:
       "# bearer tokens\nfirst-http-token-abcdef\n",
     "/c.toml":
       '[inputs]\ntls = "6514"\ntls_cert = "/etc/le/full.pem"\ntls_key = "/etc/le/key.pem"\n' +
@@ -202,12 +209,19 @@ Deno.test("under systemd, a loaded credential stands in for its file; the file d
     return command.config;
   };
   const config = run(loaded);
-  assert.equal(config.inputs.tls?.key, "/run/credentials/loggly-relay.service/tls-key");
+  assert.equal(config.inputs.tls?.key, `${dir}/${credentialName("tls-key", "/etc/le/key.pem")}`);
   assert.equal(config.inputs.tls?.cert, "/etc/le/full.pem", "no credential: the file itself");
   assert.deepEqual(config.http?.tokens, ["first-http-token-abcdef"]);
   // TLS taken out of the file: off, whatever credentials the unit still loads.
   const off = run({ ...loaded, "/c.toml": '[http]\nlisten = "8080"\n' });
   assert.equal(off.inputs.tls, null);
+  // A path changed after install-service is read as it is, not answered by the old credential.
+  const moved = run({
+    ...loaded,
+    "/c.toml": '[inputs]\ntls = "6514"\ntls_cert = "/etc/le/full.pem"\n' +
+      'tls_key = "/etc/le2/key.pem"\n',
+  });
+  assert.equal(moved.inputs.tls?.key, "/etc/le2/key.pem");
 });
 
 Deno.test("install-service: systemd-analyze verify finds nothing to say about the unit", async () => {
@@ -273,6 +287,15 @@ Deno.test("install-service as a command: --print shows it; a release build says 
   assert.match(release.stderr, /Cannot write \/etc\/systemd\/system\/loggly-relay\.service/);
   assert.match(release.stdout, /install-service --print \| sudo tee/);
   assert.match(release.stdout, /sudo systemctl enable --now loggly-relay/);
+  const hidden = await run(DENO_RUN[0], [
+    ...DENO_RUN.slice(1),
+    "install-service",
+    "--print",
+    "--binary",
+    "/home/me/Downloads/loggly-relay",
+  ]);
+  assert.equal(hidden.code, 2);
+  assert.match(hidden.stderr, /--binary \/home\/me\/Downloads\/loggly-relay is under \/home\//);
   assert.match(
     await run(DENO_RUN[0], [...DENO_RUN.slice(1), "--print", "--token", TEST_TOKEN]).then((r) =>
       r.stderr

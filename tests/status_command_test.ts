@@ -29,6 +29,20 @@ Deno.test("status --once and --json: the running relay's counts, from its HTTP p
     assert.match(once.stdout, /^tcp +2 /m);
     assert.match(once.stdout, /^sent +2 /m);
     assert.match(once.stdout, /^Loggly +ok \(200, /m);
+    // A tokens file it may not read is no obstacle on loopback, where no token is asked for.
+    const tokensFile = await status("--once", "--http", address, "--http-token-file", "/nope/t");
+    assert.equal(tokensFile.code, 0, tokensFile.stderr);
+    const noCert = await status(
+      "--once",
+      "--http",
+      address,
+      "--http-tls-cert",
+      "/nope/cert.pem",
+      "--http-tls-key",
+      "/nope/key.pem",
+    );
+    assert.equal(noCert.code, 1);
+    assert.match(noCert.stderr, /Cannot read --http-tls-cert \/nope\/cert\.pem .*the certificate/);
     const json = await status("--json", "--http", address);
     assert.equal(json.code, 0, json.stderr);
     const report = JSON.parse(json.stdout);

@@ -45,6 +45,11 @@ Deno.test("recent parse errors: newest first, at most ten, cut, tokens redacted"
   // Another account's token, unknown to the redactor, is hidden as token-shaped text.
   recent.add(100, "udp", "bad", encode("key 11111111-2222-4333-8444-555555555555 here"));
   assert.equal(recent.list()[0].line, "key [REDACTED] here");
+  // The longest HTTP token across the cut is redacted whole too.
+  const long = "T".repeat(128);
+  const withLong = new RecentErrors(() => makeRedactor([long]));
+  withLong.add(1, "tcp", "no PRI", encode(`${"y".repeat(LINE_BYTES - 1)}${long}`));
+  assert.ok(!withLong.list()[0].line.includes("TT"), withLong.list()[0].line);
   // A token across the cut is redacted whole, not shown in part.
   for (let at = LINE_BYTES - 30; at <= LINE_BYTES; at += 5) {
     recent.add(200, "tcp", "no PRI", encode(`${"y".repeat(at)}${TEST_TOKEN}${"z".repeat(50)}`));

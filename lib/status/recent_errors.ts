@@ -5,14 +5,15 @@
  *
  * @module
  */
+import { MAX_HTTP_TOKEN_LENGTH } from "../config.ts";
 import { redactTokenLike } from "../redact.ts";
 
 /** How many are kept. */
 export const RECENT_ERRORS = 10;
 /** How much of each line is shown. */
 export const LINE_BYTES = 300;
-/** Kept beyond it, so that a token across the cut is whole when redacted (a UUID is 36). */
-const TOKEN_MARGIN = 128;
+/** Kept beyond it, so that a token across the cut is whole when redacted: the longest token. */
+const TOKEN_MARGIN = MAX_HTTP_TOKEN_LENGTH;
 
 /** One message that did not parse. */
 export interface ParseErrorEntry {
