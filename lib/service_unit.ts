@@ -7,6 +7,7 @@
 import type { Config } from "./config.ts";
 import { credentialName } from "./credentials.ts";
 import { optionFor, OPTIONS } from "./options.ts";
+import type { Settings } from "./settings.ts";
 import { ConfigError } from "./units.ts";
 import { mallocEnvAssignments } from "./runtime_flags.ts";
 
@@ -186,15 +187,19 @@ const HIDDEN_FOLDERS: readonly string[] = ["/tmp/", "/var/tmp/", "/home/", "/roo
  * Why the unit could not work with these settings, or null: a file or folder the service itself
  * opens (not one systemd loads as a credential, as root) in a folder the sandbox hides.
  */
-export function hiddenPath(
-  settings: { text(flag: string): string | null; label(flag: string): string },
-  cwd: string,
-): string | null {
+export function hiddenPath(settings: Settings, cwd: string): string | null {
   for (const option of OPTIONS) {
-    // The token file is loaded as a credential too (LoadCredential=loggly-token:...).
-    if (!option.path || option.credential !== undefined || option.flag === "token-file") continue;
+    if (!option.path) continue;
     const value = settings.text(option.flag);
     if (value === null) continue;
+    // Flags are written into the unit made absolute; the file and the environment are read by
+    // the service as they are, from /.
+    if (!value.startsWith("/") && settings.get(option.flag).origin.from !== "flag") {
+      return `${settings.label(option.flag)} "${value}" is a relative path: the service starts ` +
+        "in /, not here; write the absolute path";
+    }
+    // A credential (the token file too) is loaded by systemd, as root, before the sandbox.
+    if (option.credential !== undefined || option.flag === "token-file") continue;
     const path = absolute(value, cwd);
     const folder = hiddenFolder(path);
     if (folder !== null) {

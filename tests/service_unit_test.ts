@@ -187,6 +187,12 @@ Deno.test("install-service: a path the sandbox hides from the service is refused
     "/root/accept",
   ]);
   assert.deepEqual(serviceArgsOf(["--token-file", "/root/token"]), []);
+  // A relative path in the config file cannot be rewritten: the service would read it from /.
+  const file = { "/c.toml": '[inputs]\ntls = "6514"\ntls_cert = "c.pem"\ntls_key = "/k.pem"\n' };
+  assert.throws(
+    () => parseCommand(["install-service", "--config", "/c.toml"], configSources({}, file)),
+    /inputs\.tls_cert in \/c\.toml line 3 "c\.pem" is a relative path: the service starts in \//,
+  );
 });
 
 Deno.test("under systemd, a loaded credential stands in for its file; the file decides what is on", () => {
