@@ -316,10 +316,26 @@ async function showStatus(target: StatusTarget, settings: Settings): Promise<num
         continue;
       }
       if (json) {
+        try {
+          JSON.parse(text);
+        } catch {
+          console.error(`The relay at ${address} sent an answer cut short or not JSON`);
+          return EXIT.failure;
+        }
         console.log(text);
         return EXIT.ok;
       }
-      const screen = renderReport(JSON.parse(text) as StatusReport, address);
+      let report: StatusReport;
+      try {
+        report = JSON.parse(text) as StatusReport;
+      } catch {
+        console.error(`The relay at ${address} sent an answer cut short or not JSON`);
+        if (once) return EXIT.failure;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        if (stop) return EXIT.ok;
+        continue;
+      }
+      const screen = renderReport(report, address);
       if (once) {
         console.log(screen);
         return EXIT.ok;

@@ -253,6 +253,12 @@ export function parseCommand(args: string[], sources: ConfigSources): Command {
       t.kind === "option" ? [{ name: t.name, value: t.value }] : []
     );
     // The token and token files are the unit's credentials, not read here: they may not exist yet.
+    if (values.config === undefined && nonEmpty(sources.env("LOGGLY_RELAY_CONFIG")) !== undefined) {
+      throw new ConfigError(
+        "LOGGLY_RELAY_CONFIG is set in the environment, which the service does not get: " +
+          "give --config FILE",
+      );
+    }
     const resolved = resolveConfig(values, sources, "install");
     const hidden = hiddenPath(resolved.settings, sources.cwd());
     if (hidden !== null) throw new ConfigError(hidden);

@@ -188,12 +188,21 @@ const HIDDEN_FOLDERS: readonly string[] = ["/tmp/", "/var/tmp/", "/home/", "/roo
  * opens (not one systemd loads as a credential, as root) in a folder the sandbox hides.
  */
 export function hiddenPath(settings: Settings, cwd: string): string | null {
+  // The unit carries flags, not install-service's environment: the service would not see it.
+  // (The token is not carried either way: the unit loads it as a credential.)
+  const fromEnv = settings.all().find((s) =>
+    s.origin.from === "env" && !s.option.secret && s.option.flag !== "token-file"
+  );
+  if (fromEnv !== undefined) {
+    return `${settings.label(fromEnv.option.flag)} is set in the environment, which the ` +
+      "service does not get: give it as a flag or in the config file";
+  }
   for (const option of OPTIONS) {
     if (!option.path) continue;
     const value = settings.text(option.flag);
     if (value === null) continue;
-    // Flags are written into the unit made absolute; the file and the environment are read by
-    // the service as they are, from /.
+    // Flags are written into the unit made absolute; the file is read by the service as it is,
+    // from /.
     if (!value.startsWith("/") && settings.get(option.flag).origin.from !== "flag") {
       return `${settings.label(option.flag)} "${value}" is a relative path: the service starts ` +
         "in /, not here; write the absolute path";

@@ -187,6 +187,16 @@ Deno.test("install-service: a path the sandbox hides from the service is refused
     "/root/accept",
   ]);
   assert.deepEqual(serviceArgsOf(["--token-file", "/root/token"]), []);
+  // The environment of install-service does not reach the service: refused, not dropped.
+  const envs: Record<string, string>[] = [{ LOGGLY_RELAY_CONFIG: "/c.toml" }, {
+    LOGGLY_RELAY_HTTP: "8080",
+  }];
+  for (const env of envs) {
+    assert.throws(
+      () => parseCommand(["install-service"], configSources(env, { "/c.toml": "" })),
+      /is set in the environment, which the service does not get/,
+    );
+  }
   // A relative path in the config file cannot be rewritten: the service would read it from /.
   const file = { "/c.toml": '[inputs]\ntls = "6514"\ntls_cert = "c.pem"\ntls_key = "/k.pem"\n' };
   assert.throws(

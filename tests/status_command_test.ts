@@ -209,4 +209,8 @@ Deno.test("status: HTTP answers read by hand, chunked or not, counted in bytes",
     '6\r\n{"é":\r\n3\r\n1}\n\r\n0\r\n\r\n';
   assert.deepEqual(parseResponse(encode(chunked)), { status: 403, text: '{"é":1}\n' });
   assert.throws(() => parseResponse(encode("garbage")), /ended inside its headers/);
+  assert.throws(
+    () => parseResponse(encode('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"a":')),
+    /cut short/,
+  );
 });

@@ -95,6 +95,10 @@ export function parseResponse(raw: Uint8Array): Answer {
     }
     body = concat(parts);
   }
+  const length = headers.find((h) => /^content-length:/i.test(h));
+  if (length !== undefined && body.length < Number(length.split(":")[1])) {
+    throw new Error("the answer was cut short");
+  }
   return { status, text: decoder.decode(body) };
 }
 

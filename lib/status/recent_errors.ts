@@ -13,7 +13,7 @@ export const RECENT_ERRORS = 10;
 /** How much of each line is shown. */
 export const LINE_BYTES = 300;
 /** Kept beyond it, so that a token across the cut is whole when redacted: the longest token. */
-const TOKEN_MARGIN = MAX_HTTP_TOKEN_LENGTH;
+const TOKEN_MARGIN = 4 * MAX_HTTP_TOKEN_LENGTH; // UTF-8: up to 4 bytes a character
 
 /** One message that did not parse. */
 export interface ParseErrorEntry {
