@@ -8,6 +8,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import tls from "node:tls";
+import { indexOfBytes } from "../net_io.ts";
 
 /** An answer: its status and body. */
 export interface Answer {
@@ -77,7 +78,7 @@ export async function fetchStatus(r: StatusRequest): Promise<Answer> {
 /** An HTTP/1.1 response read to the end of the connection: status and body (chunked or not). */
 export function parseResponse(raw: Uint8Array): Answer {
   const decoder = new TextDecoder();
-  const end = indexOf(raw, CRLF2, 0);
+  const end = indexOfBytes(raw, CRLF2);
   if (end < 0) throw new Error("the answer ended inside its headers");
   const [statusLine, ...headers] = decoder.decode(raw.subarray(0, end)).split("\r\n");
   const status = Number(statusLine.split(" ")[1]);
@@ -87,7 +88,7 @@ export function parseResponse(raw: Uint8Array): Answer {
     // Sizes count bytes: the chunks are joined before anything is decoded.
     const parts: Uint8Array[] = [];
     for (let at = 0;;) {
-      const lineEnd = indexOf(body, CRLF, at);
+      const lineEnd = indexOfBytes(body, CRLF, at);
       const size = lineEnd < 0 ? 0 : parseInt(decoder.decode(body.subarray(at, lineEnd)), 16);
       if (!(size > 0)) break;
       parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
@@ -102,16 +103,8 @@ export function parseResponse(raw: Uint8Array): Answer {
   return { status, text: decoder.decode(body) };
 }
 
-const CRLF = new Uint8Array([13, 10]);
-const CRLF2 = new Uint8Array([13, 10, 13, 10]);
-
-function indexOf(bytes: Uint8Array, needle: Uint8Array, from: number): number {
-  outer: for (let i = from; i <= bytes.length - needle.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
+const CRLF = [13, 10];
+const CRLF2 = [13, 10, 13, 10];
 
 function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
